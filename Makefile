@@ -1,0 +1,26 @@
+# Lattice — the two commands a newcomer needs are `make run` and `make test`.
+GO ?= go
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: run build test lint bench fuzz tools clean
+
+run: ## run a single-node Lattice (embedded store in ./data, no external services)
+	$(GO) run ./cmd/lattice dev
+
+build: ## build bin/lattice
+	$(GO) build -o bin/lattice ./cmd/lattice
+
+test: ## run every test (installs what the tests need under .cache/)
+	bash hack/test.sh
+
+lint: ## gofmt, go vet, staticcheck
+	bash hack/lint.sh
+
+bench: ## print the benchmark figures recorded in BENCHMARKS.md
+	bash hack/bench.sh
+
+fuzz: ## run each fuzz target for a short while (FUZZTIME=30s)
+	bash hack/fuzz.sh
+
+clean:
+	rm -rf bin .cache/tmp

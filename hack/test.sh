@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs every test. What the tests need is installed idempotently and cached under .cache/.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+go vet ./...
+go test -count=1 ./...

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// Record is one document as stored.
+type Record struct {
+	// ID is the document id, unique within its collection.
+	ID string
+	// State is the crdt encoding of the document's full CRDT state.
+	State []byte
+	// Doc is the materialised JSON document ("null" when deleted).
+	Doc []byte
+	// Version is the document's opaque version (crdt.VersionVector.VersionString).
+	Version string
+	// Deleted reports whether the document is deleted (Doc is null).
+	Deleted bool
+	// Seq is the record's position in its collection's change feed; set by the store
+	// on commit, ascending with commit order within a collection's feed.
+	Seq uint64
+	// Rev is the store's compare-and-swap token: 0 means "not stored".
+	Rev int64
+}
+
+// Write asks the store to replace one document.
+type Write struct {
+	// Record is the new content; Seq and Rev are ignored and assigned by the store.
+	Record Record
+	// ExpectRev is the Rev read before merging: the write only succeeds if the stored
+	// document still has it (0: the document must not exist yet).
+	ExpectRev int64
+}
+
+// CommitResult says what happened to each write of a Commit call.
+type CommitResult struct {
+	// Committed maps document id to the record as committed (with Seq and Rev).
+	Committed map[string]Record
+	// Conflicts lists ids whose ExpectRev no longer matched; nothing was written for
+	// them and the caller re-reads, re-merges and retries.
+	Conflicts []string
+}
+
+// Page is one page of a collection's change feed.
+type Page struct {
+	// Records are the changed documents, ascending by Seq, latest state only.
+	Records []Record
+	// Next is the checkpoint to pass to the next Changes call.
+	Next uint64
+	// HasMore reports whether more records are already available after Next.
+	HasMore bool
+}
+
+// Store persists documents and serves the change feed of each collection.
+//
+// The feed guarantee (DESIGN.md invariant 3): calling Changes repeatedly from each
+// returned Next never misses a committed write, whichever node or process committed
+// it and in whatever order concurrent commits finished. Duplicates are allowed.
+type Store interface {
+	// Get returns the stored records of the given ids; missing ids are absent.
+	Get(ctx context.Context, collection string, ids []string) (map[string]Record, error)
+	// Commit writes the batch durably (per the configured write concern) before it
+	// returns. Writes for distinct ids are independent: each commits or conflicts.
+	Commit(ctx context.Context, collection string, writes []Write) (CommitResult, error)
+	// Changes returns records committed after checkpoint `after` (0: from the start).
+	Changes(ctx context.Context, collection string, after uint64, limit int) (Page, error)
+	// Ping checks that the store is reachable (readiness).
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close(ctx context.Context) error
+}
+
+// ErrUnavailable wraps errors where the store could not be reached; nothing of the
+// failing call was written, and the caller may retry (HTTP 503).
+var ErrUnavailable = errors.New("store unavailable")
