@@ -20,7 +20,7 @@ type Mutation struct {
 	// Unset removes last-writer-wins paths (a write of "nothing").
 	Unset []string `json:"unset,omitempty"`
 	// Incr adds to counter paths.
-	Incr map[string]json.Number `json:"incr,omitempty"`
+	Incr map[string]json.RawMessage `json:"incr,omitempty"`
 	// Add puts elements into set paths.
 	Add map[string][]json.RawMessage `json:"add,omitempty"`
 	// Remove takes elements out of set paths.

@@ -1,0 +1,302 @@
+package crdt
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Storage encoding of a Doc, version 1:
+//
+//	"Ld" 0x01  id  actors  vv  horizon  maxClock  node
+//	actors  = count, strings            (every actor, once; others refer by index)
+//	vv      = count, (actor index, mid)
+//	node    = flags, [write], [counter], [set], [seq], children
+//	flags   = bit 0 write, 1 counter, 2 set, 3 seq
+//	write   = kind, clock, [value]      (value for kind 1)
+//	counter = base float64, base clock, count, (client, mid, clock, delta)
+//	set     = count, (element JSON, clock, present)
+//	seq     = bytes (Sequence.AppendBinary), count, (clock, client, mid) clear marks
+//	children = count, (key, node)
+//
+// Integers are unsigned varints, floats little-endian IEEE 754, strings and bytes
+// length-prefixed. Object keys, counter entries and set elements are sorted, so equal
+// states encode to equal bytes.
+const (
+	encMagic0, encMagic1 = 'L', 'd'
+	encVersion           = 1
+	maxDecodeDepth       = 128
+)
+
+const (
+	flagWrite = 1 << iota
+	flagCounter
+	flagSet
+	flagSeq
+)
+
+// encoder writes the body while interning actors; the table goes in front at the end.
+type encoder struct {
+	body   []byte
+	actors map[string]uint64
+	order  []string
+}
+
+func (e *encoder) actor(a string) uint64 {
+	if i, ok := e.actors[a]; ok {
+		return i
+	}
+	i := uint64(len(e.order))
+	e.actors[a] = i
+	e.order = append(e.order, a)
+	return i
+}
+
+func (e *encoder) hlc(h HLC) { e.body = appendHLC(e.body, h, e.actor(h.Actor)) }
+
+func (e *encoder) uvarint(v uint64) { e.body = binary.AppendUvarint(e.body, v) }
+
+// MarshalBinary returns the storage encoding of d.
+func (d *Doc) MarshalBinary() ([]byte, error) {
+	return d.AppendBinary(nil), nil
+}
+
+// AppendBinary appends the storage encoding of d to b.
+func (d *Doc) AppendBinary(b []byte) []byte {
+	e := &encoder{actors: map[string]uint64{}}
+	e.vector(d.vv)
+	e.vector(d.horizon)
+	e.hlc(d.maxClock)
+	e.node(d.root)
+	b = append(b, encMagic0, encMagic1, encVersion)
+	b = appendString(b, d.id)
+	b = binary.AppendUvarint(b, uint64(len(e.order)))
+	for _, a := range e.order {
+		b = appendString(b, a)
+	}
+	return append(b, e.body...)
+}
+
+func (e *encoder) vector(v VersionVector) {
+	cs := v.sortedClients()
+	e.uvarint(uint64(len(cs)))
+	for _, c := range cs {
+		e.uvarint(e.actor(c))
+		e.uvarint(v[c])
+	}
+}
+
+func (e *encoder) node(n *node) {
+	var flags byte
+	for bit, on := range []bool{n.w.kind != writeNone, n.counter != nil, n.set != nil, n.seq != nil} {
+		if on {
+			flags |= 1 << bit
+		}
+	}
+	e.body = append(e.body, flags)
+	if n.w.kind != writeNone {
+		e.body = append(e.body, byte(n.w.kind))
+		e.hlc(n.w.clock)
+		if n.w.kind == writeValue {
+			e.body = appendBytes(e.body, n.w.value)
+		}
+	}
+	if n.counter != nil {
+		e.counter(n.counter)
+	}
+	if n.set != nil {
+		e.set(n.set)
+	}
+	if n.seq != nil {
+		e.body = appendBytes(e.body, n.seq.AppendBinary(nil))
+		e.uvarint(uint64(len(n.clears)))
+		for _, m := range n.clears {
+			e.hlc(m.clock)
+			e.uvarint(e.actor(m.client))
+			e.uvarint(m.mid)
+		}
+	}
+	keys := sortedKeys(n.children)
+	e.uvarint(uint64(len(keys)))
+	for _, k := range keys {
+		e.body = appendString(e.body, k)
+		e.node(n.children[k])
+	}
+}
+
+func (e *encoder) counter(c *counter) {
+	e.body = appendFloat(e.body, c.base)
+	e.hlc(c.baseClock)
+	e.uvarint(uint64(len(c.entries)))
+	for _, en := range c.entries {
+		e.uvarint(e.actor(en.client))
+		e.uvarint(en.mid)
+		e.hlc(en.clock)
+		e.body = appendFloat(e.body, en.delta)
+	}
+}
+
+func (e *encoder) set(s *lwwSet) {
+	keys := sortedKeys(s.elems)
+	e.uvarint(uint64(len(keys)))
+	for _, k := range keys {
+		el := s.elems[k]
+		e.body = appendString(e.body, k)
+		e.hlc(el.clock)
+		present := byte(0)
+		if el.present {
+			present = 1
+		}
+		e.body = append(e.body, present)
+	}
+}
+
+// UnmarshalDoc decodes a storage encoding made by AppendBinary. It never panics, and
+// allocates no more than the input justifies, whatever the bytes.
+func UnmarshalDoc(b []byte) (*Doc, error) {
+	if len(b) < 3 || b[0] != encMagic0 || b[1] != encMagic1 {
+		return nil, fmt.Errorf("%w: not a document state", ErrCorrupt)
+	}
+	if b[2] != encVersion {
+		return nil, fmt.Errorf("%w: unknown document encoding version %d", ErrCorrupt, b[2])
+	}
+	dec := decoder{r: reader{b: b[3:]}}
+	d := &Doc{id: dec.r.string()}
+	n := dec.r.count(1)
+	for i := 0; i < n && dec.r.err == nil; i++ {
+		dec.actors = append(dec.actors, dec.r.string())
+	}
+	d.vv, d.horizon = dec.vector(), dec.vector()
+	d.maxClock = dec.r.hlc(dec.actors)
+	d.root = dec.node(0)
+	if dec.r.err == nil && len(dec.r.b) != 0 {
+		dec.r.fail("trailing bytes")
+	}
+	if dec.r.err != nil {
+		return nil, fmt.Errorf("decode document: %w", dec.r.err)
+	}
+	return d, nil
+}
+
+type decoder struct {
+	r      reader
+	actors []string
+}
+
+func (dec *decoder) actor() string {
+	i := dec.r.uvarint()
+	if dec.r.err == nil && i >= uint64(len(dec.actors)) {
+		dec.r.fail("actor index out of range")
+	}
+	if dec.r.err != nil {
+		return ""
+	}
+	return dec.actors[i]
+}
+
+func (dec *decoder) vector() VersionVector {
+	v := VersionVector{}
+	n := dec.r.count(2)
+	for i := 0; i < n && dec.r.err == nil; i++ {
+		a := dec.actor()
+		v[a] = dec.r.uvarint()
+	}
+	return v
+}
+
+func (dec *decoder) node(depth int) *node {
+	if depth > maxDecodeDepth {
+		dec.r.fail("nesting too deep")
+	}
+	flags := dec.r.byte()
+	if dec.r.err != nil {
+		return &node{}
+	}
+	n := &node{}
+	if flags&flagWrite != 0 {
+		n.w = dec.write()
+	}
+	if flags&flagCounter != 0 {
+		n.counter = dec.counter()
+	}
+	if flags&flagSet != 0 {
+		n.set = dec.set()
+	}
+	if flags&flagSeq != 0 {
+		n.seq = dec.seq()
+		n.clears = dec.clears()
+	}
+	dec.children(n, depth)
+	return n
+}
+
+func (dec *decoder) write() write {
+	w := write{kind: writeKind(dec.r.byte())}
+	w.clock = dec.r.hlc(dec.actors)
+	switch w.kind {
+	case writeValue:
+		w.value = append([]byte(nil), dec.r.bytes()...)
+		if len(w.value) == 0 {
+			dec.r.fail("empty value")
+		}
+	case writeTombstone:
+	default:
+		dec.r.fail("unknown write kind")
+	}
+	return w
+}
+
+func (dec *decoder) counter() *counter {
+	c := &counter{base: dec.r.float(), baseClock: dec.r.hlc(dec.actors)}
+	n := dec.r.count(12)
+	for i := 0; i < n && dec.r.err == nil; i++ {
+		e := counterEntry{client: dec.actor(), mid: dec.r.uvarint()}
+		e.clock = dec.r.hlc(dec.actors)
+		e.delta = dec.r.float()
+		c.entries = append(c.entries, e)
+	}
+	return c
+}
+
+func (dec *decoder) set() *lwwSet {
+	s := &lwwSet{elems: map[string]setElem{}}
+	n := dec.r.count(5)
+	for i := 0; i < n && dec.r.err == nil; i++ {
+		k := dec.r.string()
+		el := setElem{clock: dec.r.hlc(dec.actors), present: dec.r.byte() == 1}
+		s.elems[k] = el
+	}
+	return s
+}
+
+func (dec *decoder) seq() *Sequence {
+	b := dec.r.bytes()
+	if dec.r.err != nil {
+		return nil
+	}
+	s, err := DecodeSequence(b)
+	if err != nil {
+		dec.r.err = err
+	}
+	return s
+}
+
+func (dec *decoder) children(n *node, depth int) {
+	cnt := dec.r.count(2)
+	for i := 0; i < cnt && dec.r.err == nil; i++ {
+		k := dec.r.string()
+		if n.children == nil {
+			n.children = make(map[string]*node, cnt)
+		}
+		n.children[k] = dec.node(depth + 1)
+	}
+}
+
+func (dec *decoder) clears() []clearMark {
+	n := dec.r.count(5)
+	var out []clearMark
+	for i := 0; i < n && dec.r.err == nil; i++ {
+		m := clearMark{clock: dec.r.hlc(dec.actors), client: dec.actor(), mid: dec.r.uvarint()}
+		out = append(out, m)
+	}
+	return out
+}
