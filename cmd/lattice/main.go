@@ -1,0 +1,143 @@
+// Command lattice runs a Lattice sync node.
+//
+//	lattice dev    single node: embedded store in ./data, no auth, 127.0.0.1:8080
+//	lattice serve  production node: MongoDB (or the embedded store), JWT auth
+//
+// Configuration comes from a YAML file (--config or LATTICE_CONFIG), environment
+// variables (LATTICE_*) and flags, flags winning. Run `lattice <command> -h` for flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/lattice-sync/lattice/fanout"
+	"github.com/lattice-sync/lattice/syncnode"
+	"github.com/lattice-sync/lattice/syncnode/auth"
+	"github.com/lattice-sync/lattice/syncnode/config"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "lattice:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usage(stderr)
+	}
+	switch args[0] {
+	case "dev":
+		return runNode(args[1:], config.Dev(), true, stderr)
+	case "serve":
+		return runNode(args[1:], config.Serve(), false, stderr)
+	case "help", "-h", "--help":
+		return usage(stderr)
+	}
+	_ = usage(stderr)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func usage(w io.Writer) error {
+	fmt.Fprintln(w, `usage: lattice <command> [flags]
+
+commands:
+  dev     run a single node: embedded store (./data), no auth, 127.0.0.1:8080
+  serve   run a production node (MongoDB or embedded store, JWT auth)`)
+	return nil
+}
+
+func runNode(args []string, cfg config.Config, dev bool, stderr io.Writer) error {
+	cfg, err := loadConfig(args, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(dev); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	authn, err := authenticator(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	node, err := syncnode.New(ctx, cfg, st, fanout.NewMemoryBus(), authn, logger)
+	if err == nil {
+		err = node.Listen()
+	}
+	if err != nil {
+		return errors.Join(err, st.Close(context.Background()))
+	}
+	return node.Serve(ctx, 25*time.Second)
+}
+
+func authenticator(ctx context.Context, cfg config.Config, logger *slog.Logger) (auth.Authenticator, error) {
+	if cfg.Auth.Mode == "none" {
+		logger.Warn("AUTH IS OFF: every request may read and write every collection (auth mode none, for `lattice dev` only)")
+		return auth.None{}, nil
+	}
+	jc := auth.JWTConfig{Tenant: cfg.Tenant, HS256Secret: []byte(cfg.Auth.HS256Secret), JWKSURL: cfg.Auth.JWKSURL}
+	if cfg.Auth.PublicKeyFile != "" {
+		pemBytes, err := auth.ReadPEMFile(cfg.Auth.PublicKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		jc.PublicKeyPEM = pemBytes
+	}
+	return auth.NewJWT(ctx, jc) // ctx also bounds the JWKS refresh
+
+}
+
+// loadConfig applies the config file, then LATTICE_* variables, then flags.
+func loadConfig(args []string, cfg config.Config, stderr io.Writer) (config.Config, error) {
+	fs := flag.NewFlagSet("lattice", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", os.Getenv("LATTICE_CONFIG"), "YAML configuration file (env LATTICE_CONFIG)")
+	listen := fs.String("listen", "", "listen address (env LATTICE_LISTEN)")
+	dataDir := fs.String("data-dir", "", "directory of the embedded store (env LATTICE_DATA_DIR)")
+	tenant := fs.String("tenant", "", "tenant served by this node (env LATTICE_TENANT)")
+	mongoURI := fs.String("mongodb-uri", "", "MongoDB connection string; selects the mongodb store (env LATTICE_MONGODB_URI)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *file != "" {
+		if err := cfg.LoadFile(*file); err != nil {
+			return cfg, err
+		}
+	}
+	set := func(dst *string, env, flagValue string) {
+		if v := os.Getenv(env); v != "" {
+			*dst = v
+		}
+		if flagValue != "" {
+			*dst = flagValue
+		}
+	}
+	set(&cfg.Listen, "LATTICE_LISTEN", *listen)
+	set(&cfg.DataDir, "LATTICE_DATA_DIR", *dataDir)
+	set(&cfg.Tenant, "LATTICE_TENANT", *tenant)
+	set(&cfg.Store.MongoURI, "LATTICE_MONGODB_URI", *mongoURI)
+	set(&cfg.Auth.HS256Secret, "LATTICE_AUTH_HS256_SECRET", "")
+	if cfg.Store.MongoURI != "" {
+		cfg.Store.Kind = "mongodb"
+	}
+	return cfg, nil
+}

@@ -1,0 +1,157 @@
+package auth
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const secret = "0123456789abcdef0123456789abcdef"
+
+func token(t *testing.T, method jwt.SigningMethod, key any, kid string, c jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, c)
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func okClaims(tenant string) jwt.MapClaims {
+	return jwt.MapClaims{"sub": "u1", "tenant": tenant, "scope": "read:orders write:orders",
+		"exp": time.Now().Add(time.Hour).Unix()}
+}
+
+func request(tok, query string) *http.Request {
+	r := httptest.NewRequest("GET", "/v1/collections/orders/pull"+query, nil)
+	if tok != "" {
+		r.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return r
+}
+
+func TestHS256(t *testing.T) {
+	a, err := NewJWT(context.Background(), JWTConfig{Tenant: "acme", HS256Secret: []byte(secret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := token(t, jwt.SigningMethodHS256, []byte(secret), "", okClaims("acme"))
+	p, err := a.Authenticate(request(good, ""))
+	if err != nil || p.Subject != "u1" || !p.Can(Write, "orders") || p.Can(Write, "invoices") || p.Can(Read, "other") {
+		t.Fatalf("good token: %+v, %v", p, err)
+	}
+	if _, err := a.Authenticate(request("", "?access_token="+good)); err != nil {
+		t.Fatalf("token in query: %v", err)
+	}
+	expired := okClaims("acme")
+	expired["exp"] = time.Now().Add(-time.Hour).Unix()
+	noExp := okClaims("acme")
+	delete(noExp, "exp")
+	cases := map[string]struct {
+		r    *http.Request
+		want error
+	}{
+		"no token":        {request("", ""), ErrUnauthenticated},
+		"not a JWT":       {request("abc.def.ghi", ""), ErrUnauthenticated},
+		"wrong secret":    {request(token(t, jwt.SigningMethodHS256, []byte(secret+"x"), "", okClaims("acme")), ""), ErrUnauthenticated},
+		"expired":         {request(token(t, jwt.SigningMethodHS256, []byte(secret), "", expired), ""), ErrUnauthenticated},
+		"no expiry":       {request(token(t, jwt.SigningMethodHS256, []byte(secret), "", noExp), ""), ErrUnauthenticated},
+		"alg none":        {request(token(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "", okClaims("acme")), ""), ErrUnauthenticated},
+		"HS384 not HS256": {request(token(t, jwt.SigningMethodHS384, []byte(secret), "", okClaims("acme")), ""), ErrUnauthenticated},
+		"other tenant":    {request(token(t, jwt.SigningMethodHS256, []byte(secret), "", okClaims("globex")), ""), ErrForbidden},
+		"no tenant":       {request(token(t, jwt.SigningMethodHS256, []byte(secret), "", jwt.MapClaims{"exp": time.Now().Add(time.Hour).Unix()}), ""), ErrForbidden},
+	}
+	basic := httptest.NewRequest("GET", "/", nil)
+	basic.Header.Set("Authorization", "Basic dTpw")
+	cases["basic auth header"] = struct {
+		r    *http.Request
+		want error
+	}{basic, ErrUnauthenticated}
+	for name, c := range cases {
+		if _, err := a.Authenticate(c.r); !errors.Is(err, c.want) {
+			t.Errorf("%s: got %v, want %v", name, err, c.want)
+		}
+	}
+}
+
+func TestPEMKeys(t *testing.T) {
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for name, k := range map[string]struct {
+		priv   any
+		pub    any
+		method jwt.SigningMethod
+	}{
+		"rsa": {rsaKey, &rsaKey.PublicKey, jwt.SigningMethodRS256},
+		"ec":  {ecKey, &ecKey.PublicKey, jwt.SigningMethodES256},
+	} {
+		der, _ := x509.MarshalPKIXPublicKey(k.pub)
+		pemBytes := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+		a, err := NewJWT(context.Background(), JWTConfig{Tenant: "acme", PublicKeyPEM: pemBytes})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := a.Authenticate(request(token(t, k.method, k.priv, "", okClaims("acme")), "")); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		forged := token(t, jwt.SigningMethodHS256, pemBytes, "", okClaims("acme")) // key confusion
+		if _, err := a.Authenticate(request(forged, "")); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatalf("%s: HS256 signed with the public key accepted: %v", name, err)
+		}
+	}
+}
+
+func TestJWKS(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	jwks := map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+		"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()),
+		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes()),
+	}}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(jwks)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := NewJWT(ctx, JWTConfig{Tenant: "acme", JWKSURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(request(token(t, jwt.SigningMethodRS256, key, "k1", okClaims("acme")), "")); err != nil {
+		t.Fatalf("JWKS-verified token refused: %v", err)
+	}
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	if _, err := a.Authenticate(request(token(t, jwt.SigningMethodRS256, other, "k1", okClaims("acme")), "")); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("token of an unknown key accepted: %v", err)
+	}
+}
+
+func TestNewJWTNeedsExactlyOneKeySource(t *testing.T) {
+	for _, c := range []JWTConfig{{Tenant: "a"}, {Tenant: "a", HS256Secret: []byte(secret), JWKSURL: "http://x"}, {HS256Secret: []byte(secret)}} {
+		if _, err := NewJWT(context.Background(), c); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+	if _, err := NewJWT(context.Background(), JWTConfig{Tenant: "a", PublicKeyPEM: []byte("not pem")}); err == nil {
+		t.Error("garbage PEM accepted")
+	}
+}

@@ -1,0 +1,246 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/lattice-sync/lattice/crdt"
+	"github.com/lattice-sync/lattice/syncnode/merge"
+)
+
+// Config is a sync node's configuration. The YAML file uses the json tag names.
+type Config struct {
+	// Listen is the HTTP listen address.
+	Listen string `json:"listen"`
+	// Tenant is the tenant this node serves; tokens must carry it.
+	Tenant string `json:"tenant"`
+	// DataDir holds the embedded store (store kind "embedded").
+	DataDir string `json:"dataDir"`
+	// Store selects and configures the document store.
+	Store StoreConfig `json:"store"`
+	// Auth configures authentication.
+	Auth AuthConfig `json:"auth"`
+	// Clock bounds client clocks.
+	Clock ClockConfig `json:"clock"`
+	// Limits bound requests and documents.
+	Limits LimitsConfig `json:"limits"`
+	// Collections declares the collections served and their field types.
+	Collections map[string]CollectionConfig `json:"collections"`
+	// AutoCollections serves any valid collection name, created on first use with
+	// last-writer-wins fields (the default of `lattice dev`).
+	AutoCollections bool `json:"autoCollections"`
+}
+
+// StoreConfig selects the store.
+type StoreConfig struct {
+	// Kind is "embedded" (bbolt file in DataDir) or "mongodb".
+	Kind string `json:"kind"`
+	// MongoURI is the MongoDB connection string (kind mongodb).
+	MongoURI string `json:"mongoURI"`
+	// Database is the MongoDB database (default "lattice_<tenant>").
+	Database string `json:"database"`
+	// WriteConcern is "majority" (default) or a number of nodes.
+	WriteConcern string `json:"writeConcern"`
+}
+
+// AuthConfig configures authentication.
+type AuthConfig struct {
+	// Mode is "jwt" (default for serve) or "none" (dev only).
+	Mode string `json:"mode"`
+	// HS256Secret verifies HS256 tokens.
+	HS256Secret string `json:"hs256Secret"`
+	// PublicKeyFile is a PEM public key (RSA or EC) that verifies tokens.
+	PublicKeyFile string `json:"publicKeyFile"`
+	// JWKSURL is fetched (and refreshed) for the verification keys.
+	JWKSURL string `json:"jwksURL"`
+}
+
+// ClockConfig bounds client clocks.
+type ClockConfig struct {
+	// MaxAhead is how far a client clock may run ahead of server time (default 1m).
+	MaxAhead Duration `json:"maxAhead"`
+	// Policy is "reject" (default: 400 invalid_mutation) or "clamp" (restamp).
+	Policy string `json:"policy"`
+}
+
+// LimitsConfig bounds requests and documents.
+type LimitsConfig struct {
+	MaxBodyBytes int64 `json:"maxBodyBytes"`
+	MaxBatch     int   `json:"maxBatch"`
+	MaxDocBytes  int   `json:"maxDocBytes"`
+	MaxDepth     int   `json:"maxDepth"`
+}
+
+// CollectionConfig declares one collection.
+type CollectionConfig struct {
+	// Fields maps dotted paths to "counter", "set", "text", "list" (others are lww).
+	Fields map[string]string `json:"fields"`
+}
+
+// Duration is a time.Duration written as "90s" in YAML.
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON parses a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %s: %w", b, err)
+	}
+	d.Duration = v
+	return nil
+}
+
+// Dev returns the defaults of `lattice dev`.
+func Dev() Config {
+	return Config{Listen: "127.0.0.1:8080", Tenant: "dev", DataDir: "./data", Store: StoreConfig{Kind: "embedded"},
+		Auth: AuthConfig{Mode: "none"}, AutoCollections: true}
+}
+
+// Serve returns the defaults of `lattice serve`.
+func Serve() Config {
+	return Config{Listen: ":8080", DataDir: "./data", Store: StoreConfig{Kind: "embedded"}, Auth: AuthConfig{Mode: "jwt"}}
+}
+
+// LoadFile merges the YAML file at path into c, refusing unknown keys.
+func (c *Config) LoadFile(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	if err := yaml.UnmarshalStrict(raw, c); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+var tenantName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+var collectionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Validate checks the whole configuration and reports every problem found.
+func (c *Config) Validate(dev bool) error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !tenantName.MatchString(c.Tenant) {
+		bad("tenant %q: want lower-case letters, digits and '-', 1-63 characters (set --tenant or LATTICE_TENANT)", c.Tenant)
+	}
+	switch c.Store.Kind {
+	case "embedded":
+		if c.DataDir == "" {
+			bad("dataDir: required for the embedded store")
+		}
+	case "mongodb":
+		if c.Store.MongoURI == "" {
+			bad("store.mongoURI: required for the mongodb store (or LATTICE_MONGODB_URI)")
+		}
+	default:
+		bad("store.kind %q: want embedded or mongodb", c.Store.Kind)
+	}
+	errs = append(errs, c.validateAuth(dev)...)
+	if p := c.Clock.Policy; p != "" && p != "reject" && p != "clamp" {
+		bad("clock.policy %q: want reject or clamp", p)
+	}
+	if c.Clock.MaxAhead.Duration < 0 {
+		bad("clock.maxAhead: must not be negative")
+	}
+	errs = append(errs, c.validateCollections()...)
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateAuth(dev bool) []error {
+	a := c.Auth
+	switch a.Mode {
+	case "none":
+		if !dev {
+			return []error{errors.New("auth.mode none is only for `lattice dev`")}
+		}
+	case "jwt":
+		if a.HS256Secret == "" && a.PublicKeyFile == "" && a.JWKSURL == "" {
+			return []error{errors.New("auth: jwt mode needs hs256Secret, publicKeyFile or jwksURL")}
+		}
+		if a.HS256Secret != "" && len(a.HS256Secret) < 32 {
+			return []error{errors.New("auth.hs256Secret: use at least 32 bytes")}
+		}
+	default:
+		return []error{fmt.Errorf("auth.mode %q: want jwt or none", a.Mode)}
+	}
+	return nil
+}
+
+func (c *Config) validateCollections() []error {
+	var errs []error
+	for name, cc := range c.Collections {
+		if !collectionName.MatchString(name) {
+			errs = append(errs, fmt.Errorf("collections.%s: name must be 1-64 of [A-Za-z0-9_-]", name))
+			continue
+		}
+		if _, err := cc.fields(c.limits()); err != nil {
+			errs = append(errs, fmt.Errorf("collections.%s: %w", name, err))
+		}
+	}
+	return errs
+}
+
+func (c *Config) limits() crdt.Limits { return crdt.Limits{MaxDepth: c.Limits.MaxDepth} }
+
+func (cc CollectionConfig) fields(lim crdt.Limits) (crdt.Fields, error) {
+	f := crdt.Fields{}
+	paths := make([]string, 0, len(cc.Fields))
+	for p := range cc.Fields {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		t, err := crdt.ParseFieldType(cc.Fields[p])
+		if err != nil {
+			return nil, fmt.Errorf("fields.%s: %w", p, err)
+		}
+		f[p] = t
+	}
+	return f, f.Validate(lim)
+}
+
+// CollectionSet returns the lookup of served collections.
+func (c *Config) CollectionSet() *Collections {
+	cs := &Collections{auto: c.AutoCollections, known: map[string]merge.Collection{}}
+	for name, cc := range c.Collections {
+		f, _ := cc.fields(c.limits())
+		cs.known[name] = merge.Collection{Name: name, Fields: f}
+	}
+	return cs
+}
+
+// Collections serves the configured collections, and any valid name when auto is set.
+type Collections struct {
+	auto  bool
+	known map[string]merge.Collection
+}
+
+// Lookup implements httpapi.Collections.
+func (cs *Collections) Lookup(name string) (merge.Collection, bool) {
+	if c, ok := cs.known[name]; ok {
+		return c, true
+	}
+	if cs.auto && collectionName.MatchString(name) {
+		return merge.Collection{Name: name, Fields: crdt.Fields{}}, true
+	}
+	return merge.Collection{}, false
+}
+
+// SkewPolicy returns the configured clock policy.
+func (c *Config) SkewPolicy() crdt.SkewPolicy {
+	if c.Clock.Policy == "clamp" {
+		return crdt.SkewClamp
+	}
+	return crdt.SkewReject
+}
+
+// CRDTLimits returns the limits a mutation must respect.
+func (c *Config) CRDTLimits() crdt.Limits { return c.limits() }

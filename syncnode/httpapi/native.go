@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/syncnode/feed"
+	"github.com/lattice-sync/lattice/syncnode/store"
+)
+
+const readyTimeout = 2 * time.Second
+
+func (a *API) push(w http.ResponseWriter, req *request) error {
+	var body protocol.PushRequest
+	if err := a.decodeBody(req.r, &body); err != nil {
+		return err
+	}
+	if len(body.Mutations) == 0 {
+		return errorf(http.StatusBadRequest, protocol.CodeInvalidMutation, "push has no mutations")
+	}
+	if len(body.Mutations) > a.cfg.MaxBatch {
+		return errorf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "push has %d mutations, limit is %d",
+			len(body.Mutations), a.cfg.MaxBatch).with("limit", a.cfg.MaxBatch)
+	}
+	client := req.r.Header.Get("Lattice-Client")
+	res, err := a.cfg.Engine.Push(req.r.Context(), req.collection, client, body.Mutations)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, protocol.PushResponse{Results: res.Versions, Checkpoint: feed.Encode(res.Seq)})
+	return nil
+}
+
+// decodeBody reads one JSON value into v, refusing oversized bodies, syntax errors,
+// wrong types, unknown fields and trailing data.
+func (a *API) decodeBody(r *http.Request, v any) error {
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, a.cfg.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return errorf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "body over %d bytes", a.cfg.MaxBodyBytes).with("limit", a.cfg.MaxBodyBytes)
+	}
+	if err != nil {
+		return errorf(http.StatusBadRequest, protocol.CodeInvalidJSON, "reading body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, protocol.CodeInvalidJSON, "trailing data after the JSON body")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return errorf(http.StatusBadRequest, protocol.CodeInvalidJSON, "malformed JSON: %v", err)
+	case errors.As(err, &typ):
+		return errorf(http.StatusBadRequest, protocol.CodeInvalidMutation, "field %q must be %s, got %s", typ.Field, typ.Type, typ.Value).with("field", typ.Field)
+	}
+	return errorf(http.StatusBadRequest, protocol.CodeInvalidMutation, "%v", err)
+}
+
+func (a *API) pull(w http.ResponseWriter, req *request) error {
+	q := req.r.URL.Query()
+	after, err := feed.Parse(q.Get("checkpoint"))
+	if err != nil {
+		return errorf(http.StatusBadRequest, "invalid_checkpoint", "%v", err).with("checkpoint", q.Get("checkpoint"))
+	}
+	limit, err := a.pullLimit(q.Get("limit"))
+	if err != nil {
+		return err
+	}
+	page, err := a.cfg.Store.Changes(req.r.Context(), req.collection.Name, after, limit)
+	if err != nil {
+		return err
+	}
+	resp := protocol.PullResponse{Changes: make([]protocol.Change, 0, len(page.Records)),
+		Checkpoint: feed.Encode(page.Next), HasMore: page.HasMore}
+	resp.Changes = append(resp.Changes, toChanges(page.Records)...)
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (a *API) pullLimit(s string) (int, error) {
+	if s == "" {
+		return a.cfg.DefaultPullLimit, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > a.cfg.MaxPullLimit {
+		return 0, errorf(http.StatusBadRequest, "invalid_parameter", "limit must be an integer from 1 to %d", a.cfg.MaxPullLimit).with("parameter", "limit")
+	}
+	return n, nil
+}
+
+func (a *API) schema(w http.ResponseWriter, req *request) error {
+	types := map[string]string{}
+	for p, t := range req.collection.Fields {
+		types[p] = t.String()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"collection": req.collection.Name, "version": "s0",
+		"schema": map[string]any{"type": "object"}, "types": types})
+	return nil
+}
+
+func toChanges(recs []store.Record) []protocol.Change {
+	out := make([]protocol.Change, 0, len(recs))
+	for _, rec := range recs {
+		out = append(out, protocol.Change{ID: rec.ID, Deleted: rec.Deleted, Version: rec.Version, Doc: rec.Doc})
+	}
+	return out
+}

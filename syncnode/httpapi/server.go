@@ -1,0 +1,167 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sync"
+
+	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/fanout"
+	"github.com/lattice-sync/lattice/syncnode/auth"
+	"github.com/lattice-sync/lattice/syncnode/merge"
+	"github.com/lattice-sync/lattice/syncnode/store"
+)
+
+// Collections resolves collection names to their configuration.
+type Collections interface {
+	// Lookup returns the collection called name, or false if the node does not
+	// serve it.
+	Lookup(name string) (merge.Collection, bool)
+}
+
+// Config configures the API. Zero limits take defaults.
+type Config struct {
+	Engine      *merge.Engine
+	Store       store.Store
+	Collections Collections
+	Auth        auth.Authenticator
+	// Hub wakes live streams when collections change.
+	Hub    *fanout.Hub
+	Logger *slog.Logger
+	// MaxBodyBytes bounds a request body (default 4 MiB).
+	MaxBodyBytes int64
+	// MaxBatch bounds the mutations of one push (default 1000).
+	MaxBatch int
+	// DefaultPullLimit and MaxPullLimit bound pull pages (defaults 1000 and 10000).
+	DefaultPullLimit, MaxPullLimit int
+}
+
+// API serves the HTTP endpoints.
+type API struct {
+	cfg       Config
+	mux       *http.ServeMux
+	drain     chan struct{}
+	drainOnce sync.Once
+}
+
+// New returns the API with cfg's defaults filled in.
+func New(cfg Config) *API {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 4 << 20
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 1000
+	}
+	if cfg.DefaultPullLimit <= 0 {
+		cfg.DefaultPullLimit = 1000
+	}
+	if cfg.MaxPullLimit <= 0 {
+		cfg.MaxPullLimit = 10000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	a := &API{cfg: cfg, mux: http.NewServeMux(), drain: make(chan struct{})}
+	a.routes()
+	return a
+}
+
+func (a *API) routes() {
+	a.mux.HandleFunc("POST /v1/collections/{collection}/push", a.handle(auth.Write, a.push))
+	a.mux.HandleFunc("GET /v1/collections/{collection}/pull", a.handle(auth.Read, a.pull))
+	a.mux.HandleFunc("GET /v1/collections/{collection}/schema", a.handle(auth.Read, a.schema))
+	a.mux.HandleFunc("GET /v1/stream", a.stream)
+	a.mux.HandleFunc("GET /healthz", a.healthz)
+	a.mux.HandleFunc("GET /readyz", a.readyz)
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errorf(http.StatusNotFound, protocol.CodeNotFound, "no endpoint %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// Drain ends every live stream cleanly, so clients reconnect to another node; the
+// node calls it when it starts shutting down.
+func (a *API) Drain() { a.drainOnce.Do(func() { close(a.drain) }) }
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// request is what every collection endpoint gets after authentication.
+type request struct {
+	r          *http.Request
+	principal  auth.Principal
+	collection merge.Collection
+}
+
+type handlerFunc func(w http.ResponseWriter, req *request) error
+
+var collectionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// handle authenticates, resolves the collection, checks the scope for action and
+// turns the handler's error into a PROTOCOL.md error response.
+func (a *API) handle(action auth.Action, h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := a.authorize(r, action)
+		if err == nil {
+			err = h(w, req)
+		}
+		if err != nil {
+			e := toAPIError(err)
+			if e.status >= 500 {
+				a.cfg.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			writeError(w, e)
+		}
+	}
+}
+
+// authenticate maps authentication failures to 401 and 403.
+func (a *API) authenticate(r *http.Request) (auth.Principal, error) {
+	p, err := a.cfg.Auth.Authenticate(r)
+	switch {
+	case errors.Is(err, auth.ErrForbidden):
+		return p, errorf(http.StatusForbidden, protocol.CodeForbidden, "%v", err)
+	case err != nil:
+		return p, errorf(http.StatusUnauthorized, protocol.CodeUnauthenticated, "%v", err)
+	}
+	return p, nil
+}
+
+func (a *API) authorize(r *http.Request, action auth.Action) (*request, error) {
+	p, err := a.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	name := r.PathValue("collection")
+	coll, ok := a.lookup(name)
+	if !ok {
+		return nil, errorf(http.StatusNotFound, protocol.CodeUnknownCollection, "collection %q is not served here", name).with("collection", name)
+	}
+	if !p.Can(action, name) {
+		return nil, errorf(http.StatusForbidden, protocol.CodeForbidden, "token lacks scope %s:%s", action, name).with("scope", string(action)+":"+name)
+	}
+	return &request{r: r, principal: p, collection: coll}, nil
+}
+
+func (a *API) lookup(name string) (merge.Collection, bool) {
+	if !collectionName.MatchString(name) {
+		return merge.Collection{}, false
+	}
+	return a.cfg.Collections.Lookup(name)
+}
+
+func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	if err := a.cfg.Store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

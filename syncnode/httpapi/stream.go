@@ -1,0 +1,191 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/syncnode/auth"
+	"github.com/lattice-sync/lattice/syncnode/feed"
+)
+
+// pingEvery is how often an idle stream gets a comment line (PROTOCOL.md: <= 15 s).
+const pingEvery = 15 * time.Second
+
+// stream serves GET /v1/stream: every change of the listed collections after the
+// client's position, then live ones. Each wake-up re-reads the store feed from the
+// stream's own cursors, so a missed or coalesced notification never loses a change,
+// and a document's later state never precedes an earlier one.
+func (a *API) stream(w http.ResponseWriter, r *http.Request) {
+	colls, cursors, err := a.openStream(r)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, errorf(http.StatusInternalServerError, protocol.CodeInternal, "streaming unsupported"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n\n")
+	flusher.Flush()
+	sub := a.cfg.Hub.Subscribe(colls)
+	defer a.cfg.Hub.Unsubscribe(sub)
+	s := &sseStream{api: a, w: w, flusher: flusher, cursors: cursors, colls: colls}
+	ping := time.NewTicker(pingEvery)
+	defer ping.Stop()
+	for {
+		if err := s.catchUp(r.Context()); err != nil {
+			if !errors.Is(err, context.Canceled) {
+				a.cfg.Logger.WarnContext(r.Context(), "stream ended", "err", err)
+			}
+			return
+		}
+		select {
+		case <-sub.C:
+		case <-ping.C:
+			fmt.Fprint(w, ": ping\n\n")
+			flusher.Flush()
+		case <-r.Context().Done():
+			return
+		case <-a.drain:
+			return // the node is shutting down: the client reconnects elsewhere
+		}
+	}
+}
+
+// openStream authenticates a stream request and finds where it starts.
+func (a *API) openStream(r *http.Request) ([]string, map[string]uint64, error) {
+	p, err := a.authenticate(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	list := r.URL.Query().Get("collections")
+	if list == "" {
+		return nil, nil, errorf(http.StatusBadRequest, "invalid_parameter", "name the collections: ?collections=a,b").with("parameter", "collections")
+	}
+	colls := strings.Split(list, ",")
+	slices.Sort(colls)
+	colls = slices.Compact(colls)
+	for _, c := range colls {
+		if _, ok := a.lookup(c); !ok {
+			return nil, nil, errorf(http.StatusNotFound, protocol.CodeUnknownCollection, "collection %q is not served here", c).with("collection", c)
+		}
+		if !p.Can(auth.Read, c) {
+			return nil, nil, errorf(http.StatusForbidden, protocol.CodeForbidden, "token lacks scope read:%s", c).with("scope", "read:"+c)
+		}
+	}
+	cursors, err := startCursors(r, colls)
+	return colls, cursors, err
+}
+
+// startCursors reads Last-Event-ID (a stream id) or ?checkpoint= (a pull checkpoint,
+// for every listed collection); with neither the stream starts at the beginning.
+func startCursors(r *http.Request, colls []string) (map[string]uint64, error) {
+	cursors := map[string]uint64{}
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		parsed, err := parseStreamID(id)
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "invalid_checkpoint", "Last-Event-ID: %v", err)
+		}
+		for _, c := range colls {
+			cursors[c] = parsed[c]
+		}
+		return cursors, nil
+	}
+	seq, err := feed.Parse(r.URL.Query().Get("checkpoint"))
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "invalid_checkpoint", "%v", err)
+	}
+	for _, c := range colls {
+		cursors[c] = seq
+	}
+	return cursors, nil
+}
+
+type sseStream struct {
+	api     *API
+	w       http.ResponseWriter
+	flusher http.Flusher
+	cursors map[string]uint64
+	colls   []string
+}
+
+// catchUp sends every change after the cursors, page by page.
+func (s *sseStream) catchUp(ctx context.Context) error {
+	for _, c := range s.colls {
+		for more := true; more; {
+			page, err := s.api.cfg.Store.Changes(ctx, c, s.cursors[c], s.api.cfg.DefaultPullLimit)
+			if err != nil {
+				return fmt.Errorf("read feed of %s: %w", c, err)
+			}
+			more = page.HasMore
+			s.cursors[c] = max(s.cursors[c], page.Next)
+			if len(page.Records) == 0 {
+				continue
+			}
+			data := protocol.StreamChange{Collection: c, Changes: toChanges(page.Records)}
+			if err := s.send("change", data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *sseStream) send(event string, data any) error {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(s.w, "event: %s\nid: %s\ndata: %s\n\n", event, streamID(s.cursors), raw)
+	s.flusher.Flush()
+	return err
+}
+
+// streamID encodes every collection's cursor: "s1.orders=5,parts=1a" (base 36).
+func streamID(cursors map[string]uint64) string {
+	keys := make([]string, 0, len(cursors))
+	for k := range cursors {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString("s1.")
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k + "=" + strconv.FormatUint(cursors[k], 36))
+	}
+	return b.String()
+}
+
+func parseStreamID(id string) (map[string]uint64, error) {
+	rest, ok := strings.CutPrefix(id, "s1.")
+	if !ok || len(id) > 8192 {
+		return nil, fmt.Errorf("%q is not a stream event id of this server", id)
+	}
+	out := map[string]uint64{}
+	for _, part := range strings.Split(rest, ",") {
+		name, seq, ok := strings.Cut(part, "=")
+		n, err := strconv.ParseUint(seq, 36, 64)
+		if !ok || err != nil || !collectionName.MatchString(name) {
+			return nil, fmt.Errorf("%q is not a stream event id of this server", id)
+		}
+		out[name] = n
+	}
+	return out, nil
+}

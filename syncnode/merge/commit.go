@@ -1,0 +1,127 @@
+package merge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/crdt"
+	"github.com/lattice-sync/lattice/syncnode/store"
+)
+
+// docResult is a document's state after the push.
+type docResult struct {
+	version string
+	seq     uint64
+}
+
+// mergeAndCommit loads, merges and writes every document of the batch, re-merging
+// the documents whose compare-and-swap lost to a concurrent writer.
+func (e *Engine) mergeAndCommit(ctx context.Context, coll Collection, b *batch) (map[string]docResult, error) {
+	out := make(map[string]docResult, len(b.order))
+	pending := b.order
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt > e.cfg.MaxRetries {
+			return nil, fmt.Errorf("push to %s: %w", coll.Name, ErrConflictRetries)
+		}
+		writes, err := e.mergeDocs(ctx, coll, b, pending, attempt == 0)
+		if err != nil {
+			return nil, err
+		}
+		res, err := e.cfg.Store.Commit(ctx, coll.Name, writes.changed)
+		if err != nil {
+			return nil, fmt.Errorf("commit to %s: %w", coll.Name, err)
+		}
+		for id, v := range writes.unchanged {
+			out[id] = v
+		}
+		var committed []store.Record
+		for id, rec := range res.Committed {
+			out[id] = docResult{version: rec.Version, seq: rec.Seq}
+			committed = append(committed, rec)
+		}
+		if e.cfg.Publish != nil && len(committed) > 0 {
+			e.cfg.Publish(ctx, coll.Name, committed)
+		}
+		pending = res.Conflicts
+	}
+	return out, nil
+}
+
+type mergedDocs struct {
+	changed   []store.Write
+	unchanged map[string]docResult
+}
+
+// mergeDocs applies the batch's mutations of ids to their stored states. On the first
+// attempt an apply error refuses the whole push; nothing has been written yet.
+func (e *Engine) mergeDocs(ctx context.Context, coll Collection, b *batch, ids []string, first bool) (mergedDocs, error) {
+	recs, err := e.cfg.Store.Get(ctx, coll.Name, ids)
+	if err != nil {
+		return mergedDocs{}, fmt.Errorf("load from %s: %w", coll.Name, err)
+	}
+	out := mergedDocs{unchanged: map[string]docResult{}}
+	for _, id := range ids {
+		rec, stored := recs[id]
+		w, changed, err := e.mergeDoc(coll, b, id, rec, stored)
+		if err != nil {
+			if !first {
+				return mergedDocs{}, fmt.Errorf("re-merge %s/%s after a conflict: %w", coll.Name, id, err)
+			}
+			return mergedDocs{}, err
+		}
+		if !changed {
+			out.unchanged[id] = docResult{version: rec.Version, seq: rec.Seq}
+			continue
+		}
+		out.changed = append(out.changed, w)
+	}
+	return out, nil
+}
+
+func (e *Engine) mergeDoc(coll Collection, b *batch, id string, rec store.Record, stored bool) (store.Write, bool, error) {
+	doc := crdt.NewDoc(id)
+	if stored {
+		var err error
+		if doc, err = crdt.UnmarshalDoc(rec.State); err != nil {
+			return store.Write{}, false, fmt.Errorf("stored state of %s/%s: %w", coll.Name, id, err)
+		}
+	}
+	changed := false
+	for _, i := range b.byDoc[id] {
+		m := b.mutations[i] // a copy: a conflict retry stamps afresh
+		if b.stamp[i] {
+			m.Clock = e.stampAfter(doc.MaxClock())
+		}
+		ok, err := doc.Apply(&m, coll.Fields)
+		if err != nil {
+			return store.Write{}, false, applyError(i, id, err)
+		}
+		changed = changed || ok
+	}
+	if !changed {
+		return store.Write{}, false, nil
+	}
+	return e.write(doc, rec.Rev, b.byDoc[id][0], id)
+}
+
+// write builds the store write of doc, refusing documents over the size limit.
+func (e *Engine) write(doc *crdt.Doc, rev int64, mutation int, id string) (store.Write, bool, error) {
+	js, deleted := doc.AppendJSON(nil)
+	if len(js) > e.cfg.MaxDocBytes {
+		return store.Write{}, false, &Error{Status: 413, Code: protocol.CodeTooLarge,
+			Message: fmt.Sprintf("document %s would be %d bytes, limit is %d", id, len(js), e.cfg.MaxDocBytes),
+			Details: map[string]any{"mutation": mutation, "id": id, "limit": e.cfg.MaxDocBytes}}
+	}
+	rec := store.Record{ID: id, State: doc.AppendBinary(nil), Doc: js, Version: doc.Version(), Deleted: deleted}
+	return store.Write{Record: rec, ExpectRev: rev}, true, nil
+}
+
+func applyError(i int, id string, err error) error {
+	if errors.Is(err, crdt.ErrStaleBase) {
+		return &Error{Status: 409, Code: protocol.CodeStaleBase, Message: fmt.Sprintf("mutation %d (%s): %v", i, id, err),
+			Details: map[string]any{"mutation": i, "id": id}}
+	}
+	return mutationError(i, id, err)
+}

@@ -1,0 +1,126 @@
+package merge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/crdt"
+	"github.com/lattice-sync/lattice/syncnode/store"
+)
+
+// Collection is what the engine needs to know of a collection.
+type Collection struct {
+	Name   string
+	Fields crdt.Fields
+}
+
+// Config configures an Engine. Zero fields take defaults.
+type Config struct {
+	// Store persists documents (required).
+	Store store.Store
+	// NodeID is the actor of clocks this node stamps (default "lattice").
+	NodeID string
+	// Now returns wall time in Unix milliseconds (default time.Now).
+	Now func() int64
+	// MaxClockAheadMillis bounds client clocks ahead of server time (0: 1 minute).
+	MaxClockAheadMillis int64
+	// SkewPolicy says what to do with a clock beyond the bound (default reject).
+	SkewPolicy crdt.SkewPolicy
+	// Limits bound each mutation.
+	Limits crdt.Limits
+	// MaxDocBytes bounds a document's materialised JSON (default 1 MiB).
+	MaxDocBytes int
+	// Publish, when set, is told of every commit (for live fanout).
+	Publish func(ctx context.Context, collection string, committed []store.Record)
+	// MaxRetries bounds re-merges after compare-and-swap conflicts (default 20).
+	MaxRetries int
+}
+
+// Engine merges pushes into the store. It is safe for concurrent use.
+type Engine struct {
+	cfg   Config
+	mu    sync.Mutex
+	clock crdt.Clock
+}
+
+// New returns an Engine with cfg's defaults filled in.
+func New(cfg Config) *Engine {
+	if cfg.NodeID == "" {
+		cfg.NodeID = "lattice"
+	}
+	if cfg.Now == nil {
+		cfg.Now = func() int64 { return time.Now().UnixMilli() }
+	}
+	if cfg.MaxClockAheadMillis <= 0 {
+		cfg.MaxClockAheadMillis = 60_000
+	}
+	if cfg.MaxDocBytes <= 0 {
+		cfg.MaxDocBytes = 1 << 20
+	}
+	if cfg.MaxRetries <= 0 {
+		cfg.MaxRetries = 20
+	}
+	e := &Engine{cfg: cfg}
+	e.clock = crdt.Clock{Actor: cfg.NodeID, MaxAheadMillis: cfg.MaxClockAheadMillis, Policy: cfg.SkewPolicy}
+	return e
+}
+
+// Result is the outcome of a push: the version of each mutation's document after the
+// push, in request order, and the feed position of the last change it committed.
+type Result struct {
+	Versions []protocol.PushResult
+	Seq      uint64
+}
+
+// Error is a refusal of a whole push: nothing of it was written.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Details map[string]any
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// ErrConflictRetries reports a document that kept changing under the push.
+var ErrConflictRetries = errors.New("document kept changing concurrently; retry the push")
+
+// Push applies mutations sent by client to collection. It validates the whole batch
+// before writing anything; a returned *Error means nothing was written. A push
+// returns after the store made every change durable.
+func (e *Engine) Push(ctx context.Context, coll Collection, client string, ws []protocol.Mutation) (Result, error) {
+	batch, err := e.parse(coll, client, ws)
+	if err != nil {
+		return Result{}, err
+	}
+	docs, err := e.mergeAndCommit(ctx, coll, batch)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Versions: make([]protocol.PushResult, len(ws))}
+	for i, m := range batch.mutations {
+		d := docs[m.ID]
+		res.Versions[i] = protocol.PushResult{ID: m.ID, Version: d.version}
+		res.Seq = max(res.Seq, d.seq)
+	}
+	return res, nil
+}
+
+// mutationError turns a crdt validation error of mutation i into a push Error.
+func mutationError(i int, id string, err error) *Error {
+	var me *crdt.MutationError
+	if errors.As(err, &me) {
+		status := 400
+		if me.Code == protocol.CodeTooLarge {
+			status = 413
+		}
+		return &Error{Status: status, Code: me.Code, Message: fmt.Sprintf("mutation %d (%s): %s", i, id, me.Error()),
+			Details: map[string]any{"mutation": i, "id": id, "field": me.Field}}
+	}
+	return &Error{Status: 400, Code: protocol.CodeInvalidMutation, Message: fmt.Sprintf("mutation %d (%s): %v", i, id, err),
+		Details: map[string]any{"mutation": i, "id": id}}
+}

@@ -1,0 +1,72 @@
+package merge
+
+import (
+	"errors"
+
+	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/crdt"
+)
+
+// batch is a validated push: mutations in request order, grouped by document.
+type batch struct {
+	mutations []crdt.Mutation
+	stamp     []bool           // stamp[i]: the server stamps mutation i's clock
+	byDoc     map[string][]int // document id -> indexes into mutations, in order
+	order     []string         // document ids in first-seen order
+}
+
+func (e *Engine) parse(coll Collection, client string, ws []protocol.Mutation) (*batch, error) {
+	if err := crdt.ValidateActor(client); err != nil {
+		return nil, &Error{Status: 400, Code: protocol.CodeInvalidMutation, Message: "Lattice-Client header: " + err.Error(),
+			Details: map[string]any{"header": "Lattice-Client"}}
+	}
+	b := &batch{byDoc: map[string][]int{}}
+	now := e.cfg.Now()
+	for i := range ws {
+		clock, stamp, err := e.receiveClock(ws[i].HLC, client, now)
+		if err != nil {
+			return nil, mutationError(i, ws[i].ID, err)
+		}
+		m, err := crdt.ParseMutation(&ws[i], client, clock, coll.Fields, e.cfg.Limits)
+		if err != nil {
+			return nil, mutationError(i, ws[i].ID, err)
+		}
+		if _, seen := b.byDoc[m.ID]; !seen {
+			b.order = append(b.order, m.ID)
+		}
+		b.byDoc[m.ID] = append(b.byDoc[m.ID], i)
+		b.mutations = append(b.mutations, m)
+		b.stamp = append(b.stamp, stamp)
+	}
+	return b, nil
+}
+
+// receiveClock parses a client clock and applies the skew bound. An absent clock is
+// stamped later, once the document is loaded, above every clock in it.
+func (e *Engine) receiveClock(s, client string, now int64) (crdt.HLC, bool, error) {
+	if s == "" {
+		return crdt.HLC{}, true, nil
+	}
+	h, err := crdt.ParseHLC(s)
+	if err != nil {
+		return crdt.HLC{}, false, &crdt.MutationError{Code: protocol.CodeInvalidMutation, Field: "hlc", Msg: err.Error()}
+	}
+	if h.Actor != client {
+		return crdt.HLC{}, false, &crdt.MutationError{Code: protocol.CodeInvalidMutation, Field: "hlc",
+			Msg: "the clock's actor must be the Lattice-Client id " + client}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	got, err := e.clock.Receive(h, now)
+	if errors.Is(err, crdt.ErrClockAhead) {
+		return crdt.HLC{}, false, &crdt.MutationError{Code: protocol.CodeInvalidMutation, Field: "hlc", Msg: err.Error()}
+	}
+	return got, false, err
+}
+
+// stampAfter returns a server clock above floor (the document's greatest clock).
+func (e *Engine) stampAfter(floor crdt.HLC) crdt.HLC {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.clock.After(floor, e.cfg.Now())
+}

@@ -1,0 +1,106 @@
+package syncnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/lattice-sync/lattice/fanout"
+	"github.com/lattice-sync/lattice/syncnode/auth"
+	"github.com/lattice-sync/lattice/syncnode/config"
+	"github.com/lattice-sync/lattice/syncnode/httpapi"
+	"github.com/lattice-sync/lattice/syncnode/merge"
+	"github.com/lattice-sync/lattice/syncnode/store"
+)
+
+// Node is one running sync node: the store, the merge engine and the HTTP server.
+type Node struct {
+	cfg    config.Config
+	store  store.Store
+	api    *httpapi.API
+	logger *slog.Logger
+	ln     net.Listener
+}
+
+// New wires a node from a validated configuration, an open store and a bus; the
+// node's hub listens to the bus until ctx ends.
+func New(ctx context.Context, cfg config.Config, st store.Store, bus fanout.Bus, authn auth.Authenticator, logger *slog.Logger) (*Node, error) {
+	hub, err := fanout.NewHub(ctx, bus)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to the bus: %w", err)
+	}
+	engine := merge.New(merge.Config{
+		Publish:             publisher(bus, logger),
+		Store:               st,
+		NodeID:              "node-" + cfg.Tenant,
+		MaxClockAheadMillis: cfg.Clock.MaxAhead.Milliseconds(),
+		SkewPolicy:          cfg.SkewPolicy(),
+		Limits:              cfg.CRDTLimits(),
+		MaxDocBytes:         cfg.Limits.MaxDocBytes,
+	})
+	api := httpapi.New(httpapi.Config{
+		Engine: engine, Store: st, Collections: cfg.CollectionSet(), Auth: authn, Hub: hub, Logger: logger,
+		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatch,
+	})
+	return &Node{cfg: cfg, store: st, api: api, logger: logger}, nil
+}
+
+// publisher tells the bus of every commit. A failed publish only delays live
+// streams (they also catch up from the store), so it is logged, not returned.
+func publisher(bus fanout.Bus, logger *slog.Logger) func(context.Context, string, []store.Record) {
+	return func(ctx context.Context, coll string, recs []store.Record) {
+		e := fanout.Event{Collection: coll, IDs: make([]string, 0, len(recs))}
+		for _, r := range recs {
+			e.IDs = append(e.IDs, r.ID)
+			e.Seq = max(e.Seq, r.Seq)
+		}
+		if err := bus.Publish(ctx, e); err != nil {
+			logger.WarnContext(ctx, "publish to the bus failed; live streams catch up later", "collection", coll, "err", err)
+		}
+	}
+}
+
+// Handler returns the node's HTTP handler.
+func (n *Node) Handler() http.Handler { return n.api }
+
+// Listen binds the configured address; Addr then reports it.
+func (n *Node) Listen() error {
+	ln, err := net.Listen("tcp", n.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", n.cfg.Listen, err)
+	}
+	n.ln = ln
+	return nil
+}
+
+// Addr returns the bound address (after Listen).
+func (n *Node) Addr() string { return n.ln.Addr().String() }
+
+// Serve serves HTTP until ctx ends, then shuts down gracefully: in-flight pushes
+// finish (up to drain), then the store closes.
+func (n *Node) Serve(ctx context.Context, drain time.Duration) error {
+	srv := &http.Server{Handler: n.api, ReadHeaderTimeout: 10 * time.Second}
+	srv.RegisterOnShutdown(n.api.Drain)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(n.ln) }()
+	n.logger.Info("lattice node serving", "addr", n.Addr(), "tenant", n.cfg.Tenant, "store", n.cfg.Store.Kind)
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		n.logger.Info("shutting down: finishing in-flight requests", "drain", drain)
+		sctx, cancel := context.WithTimeout(context.Background(), drain)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(err, n.store.Close(cctx))
+}
