@@ -12,6 +12,8 @@ type Event struct {
 	Seq uint64 `json:"seq"`
 	// TraceParent links deliveries to the push that caused them (W3C traceparent).
 	TraceParent string `json:"tp,omitempty"`
+	// At is when the commit was published, in Unix milliseconds (for feed lag).
+	At int64 `json:"at,omitempty"`
 }
 
 // Bus carries events between the nodes of a tenant.

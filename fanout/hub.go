@@ -10,13 +10,14 @@ import (
 // never slows the hub or other streams; it just reads everything new when it gets to
 // it.
 type Hub struct {
-	mu   sync.Mutex
-	subs map[string]map[*Subscription]struct{} // collection -> subscriptions
+	mu     sync.Mutex
+	subs   map[string]map[*Subscription]struct{} // collection -> subscriptions
+	lastAt map[string]int64                      // collection -> At of its latest event
 }
 
 // NewHub returns a hub fed by bus until ctx ends.
 func NewHub(ctx context.Context, bus Bus) (*Hub, error) {
-	h := &Hub{subs: map[string]map[*Subscription]struct{}{}}
+	h := &Hub{subs: map[string]map[*Subscription]struct{}{}, lastAt: map[string]int64{}}
 	if err := bus.Subscribe(ctx, h.deliver); err != nil {
 		return nil, err
 	}
@@ -71,9 +72,19 @@ func (h *Hub) Connections() int {
 	return len(seen)
 }
 
+// LastEventAt returns the At of the latest event of collection (0 if none).
+func (h *Hub) LastEventAt(collection string) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lastAt[collection]
+}
+
 func (h *Hub) deliver(e Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if e.At > h.lastAt[e.Collection] {
+		h.lastAt[e.Collection] = e.At
+	}
 	for s := range h.subs[e.Collection] {
 		select {
 		case s.c <- struct{}{}:

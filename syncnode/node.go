@@ -15,6 +15,7 @@ import (
 	"github.com/lattice-sync/lattice/syncnode/httpapi"
 	"github.com/lattice-sync/lattice/syncnode/merge"
 	"github.com/lattice-sync/lattice/syncnode/store"
+	"github.com/lattice-sync/lattice/syncnode/telemetry"
 )
 
 // Node is one running sync node: the store, the merge engine and the HTTP server.
@@ -26,16 +27,29 @@ type Node struct {
 	ln     net.Listener
 }
 
-// New wires a node from a validated configuration, an open store and a bus; the
-// node's hub listens to the bus until ctx ends.
-func New(ctx context.Context, cfg config.Config, st store.Store, bus fanout.Bus, authn auth.Authenticator, logger *slog.Logger) (*Node, error) {
-	hub, err := fanout.NewHub(ctx, bus)
+// Deps are what a node is wired from, besides its configuration.
+type Deps struct {
+	Store     store.Store
+	Bus       fanout.Bus
+	Auth      auth.Authenticator
+	Logger    *slog.Logger
+	Telemetry *telemetry.Telemetry
+}
+
+// New wires a node from a validated configuration and its dependencies; the node's
+// hub listens to the bus until ctx ends.
+func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
+	hub, err := fanout.NewHub(ctx, deps.Bus)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to the bus: %w", err)
 	}
+	st, logger, tel := deps.Store, deps.Logger, deps.Telemetry
+	traced := store.Store(telemetry.TraceStore(st, tel.Tracer))
 	engine := merge.New(merge.Config{
-		Publish:             publisher(bus, logger),
-		Store:               st,
+		Tracer:              tel.Tracer,
+		Metrics:             tel.Instruments,
+		Publish:             publisher(deps.Bus, logger),
+		Store:               traced,
 		NodeID:              "node-" + cfg.Tenant,
 		MaxClockAheadMillis: cfg.Clock.MaxAhead.Milliseconds(),
 		SkewPolicy:          cfg.SkewPolicy(),
@@ -43,7 +57,8 @@ func New(ctx context.Context, cfg config.Config, st store.Store, bus fanout.Bus,
 		MaxDocBytes:         cfg.Limits.MaxDocBytes,
 	})
 	api := httpapi.New(httpapi.Config{
-		Engine: engine, Store: st, Collections: cfg.CollectionSet(), Auth: authn, Hub: hub, Logger: logger,
+		Engine: engine, Store: traced, Collections: cfg.CollectionSet(), Auth: deps.Auth, Hub: hub, Logger: logger,
+		Metrics: tel.MetricsHandler(), Instruments: tel.Instruments,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatch,
 	})
 	return &Node{cfg: cfg, store: st, api: api, logger: logger}, nil
@@ -53,7 +68,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, bus fanout.Bus,
 // streams (they also catch up from the store), so it is logged, not returned.
 func publisher(bus fanout.Bus, logger *slog.Logger) func(context.Context, string, []store.Record) {
 	return func(ctx context.Context, coll string, recs []store.Record) {
-		e := fanout.Event{Collection: coll, IDs: make([]string, 0, len(recs))}
+		e := fanout.Event{Collection: coll, IDs: make([]string, 0, len(recs)), At: time.Now().UnixMilli()}
 		for _, r := range recs {
 			e.IDs = append(e.IDs, r.ID)
 			e.Seq = max(e.Seq, r.Seq)
@@ -92,7 +107,7 @@ func (n *Node) Serve(ctx context.Context, drain time.Duration) error {
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		n.logger.Info("shutting down: finishing in-flight requests", "drain", drain)
+		n.logger.Info("shutting down: finishing in-flight requests", "drain", drain.String())
 		sctx, cancel := context.WithTimeout(context.Background(), drain)
 		err = srv.Shutdown(sctx)
 		cancel()

@@ -23,6 +23,7 @@ import (
 	"github.com/lattice-sync/lattice/syncnode"
 	"github.com/lattice-sync/lattice/syncnode/auth"
 	"github.com/lattice-sync/lattice/syncnode/config"
+	"github.com/lattice-sync/lattice/syncnode/telemetry"
 )
 
 func main() {
@@ -65,9 +66,14 @@ func runNode(args []string, cfg config.Config, dev bool, stderr io.Writer) error
 	if err := cfg.Validate(dev); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	logger := slog.New(telemetry.LogHandler{Handler: slog.NewJSONHandler(stderr, nil)})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tel, err := telemetry.Setup(ctx, cfg.Tenant)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tel.Shutdown(context.Background()) }()
 	authn, err := authenticator(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -76,7 +82,8 @@ func runNode(args []string, cfg config.Config, dev bool, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	node, err := syncnode.New(ctx, cfg, st, fanout.NewMemoryBus(), authn, logger)
+	deps := syncnode.Deps{Store: st, Bus: fanout.NewMemoryBus(), Auth: authn, Logger: logger, Telemetry: tel}
+	node, err := syncnode.New(ctx, cfg, deps)
 	if err == nil {
 		err = node.Listen()
 	}

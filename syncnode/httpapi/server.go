@@ -13,6 +13,10 @@ import (
 	"github.com/lattice-sync/lattice/syncnode/auth"
 	"github.com/lattice-sync/lattice/syncnode/merge"
 	"github.com/lattice-sync/lattice/syncnode/store"
+	"github.com/lattice-sync/lattice/syncnode/telemetry"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Collections resolves collection names to their configuration.
@@ -31,6 +35,10 @@ type Config struct {
 	// Hub wakes live streams when collections change.
 	Hub    *fanout.Hub
 	Logger *slog.Logger
+	// Metrics serves GET /metrics (optional).
+	Metrics http.Handler
+	// Instruments records request, connection and feed-lag metrics (optional).
+	Instruments *telemetry.Instruments
 	// MaxBodyBytes bounds a request body (default 4 MiB).
 	MaxBodyBytes int64
 	// MaxBatch bounds the mutations of one push (default 1000).
@@ -70,15 +78,49 @@ func New(cfg Config) *API {
 }
 
 func (a *API) routes() {
-	a.mux.HandleFunc("POST /v1/collections/{collection}/push", a.handle(auth.Write, a.push))
-	a.mux.HandleFunc("GET /v1/collections/{collection}/pull", a.handle(auth.Read, a.pull))
-	a.mux.HandleFunc("GET /v1/collections/{collection}/schema", a.handle(auth.Read, a.schema))
-	a.mux.HandleFunc("GET /v1/stream", a.stream)
+	a.route("POST /v1/collections/{collection}/push", a.handle(auth.Write, a.push))
+	a.route("GET /v1/collections/{collection}/pull", a.handle(auth.Read, a.pull))
+	a.route("GET /v1/collections/{collection}/schema", a.handle(auth.Read, a.schema))
+	a.route("GET /v1/stream", a.stream)
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /readyz", a.readyz)
+	if a.cfg.Metrics != nil {
+		a.mux.Handle("GET /metrics", a.cfg.Metrics)
+	}
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusNotFound, protocol.CodeNotFound, "no endpoint %s %s", r.Method, r.URL.Path))
 	})
+}
+
+// route registers h for pattern with a server span (trace context taken from the
+// request's traceparent) and the request counter.
+func (a *API) route(pattern string, h http.HandlerFunc) {
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h(sw, r)
+		if in := a.cfg.Instruments; in != nil {
+			in.Requests.Add(r.Context(), 1, metric.WithAttributes(
+				attribute.String("route", pattern), attribute.Int("status", sw.status)))
+		}
+	})
+	a.mux.Handle(pattern, otelhttp.NewHandler(counted, pattern))
+}
+
+// statusWriter remembers the status code; it passes Flush through for SSE.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // Drain ends every live stream cleanly, so clients reconnect to another node; the

@@ -14,6 +14,8 @@ import (
 	"github.com/lattice-sync/lattice/api/protocol"
 	"github.com/lattice-sync/lattice/syncnode/auth"
 	"github.com/lattice-sync/lattice/syncnode/feed"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // pingEvery is how often an idle stream gets a comment line (PROTOCOL.md: <= 15 s).
@@ -43,6 +45,10 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 	flusher.Flush()
 	sub := a.cfg.Hub.Subscribe(colls)
 	defer a.cfg.Hub.Unsubscribe(sub)
+	if in := a.cfg.Instruments; in != nil {
+		in.Connections.Add(r.Context(), 1)
+		defer in.Connections.Add(context.WithoutCancel(r.Context()), -1)
+	}
 	s := &sseStream{api: a, w: w, flusher: flusher, cursors: cursors, colls: colls}
 	ping := time.NewTicker(pingEvery)
 	defer ping.Stop()
@@ -140,6 +146,7 @@ func (s *sseStream) catchUp(ctx context.Context) error {
 			if err := s.send("change", data); err != nil {
 				return err
 			}
+			s.recordLag(ctx, c)
 		}
 	}
 	return nil
@@ -188,4 +195,15 @@ func parseStreamID(id string) (map[string]uint64, error) {
 		out[name] = n
 	}
 	return out, nil
+}
+
+// recordLag records the time since the collection's latest commit was published.
+func (s *sseStream) recordLag(ctx context.Context, coll string) {
+	in := s.api.cfg.Instruments
+	at := s.api.cfg.Hub.LastEventAt(coll)
+	if in == nil || at == 0 {
+		return
+	}
+	lag := time.Since(time.UnixMilli(at)).Seconds()
+	in.FeedLag.Record(ctx, max(lag, 0), metric.WithAttributes(attribute.String("collection", coll)))
 }

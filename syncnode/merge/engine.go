@@ -10,6 +10,12 @@ import (
 	"github.com/lattice-sync/lattice/api/protocol"
 	"github.com/lattice-sync/lattice/crdt"
 	"github.com/lattice-sync/lattice/syncnode/store"
+	"github.com/lattice-sync/lattice/syncnode/telemetry"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Collection is what the engine needs to know of a collection.
@@ -38,6 +44,10 @@ type Config struct {
 	Publish func(ctx context.Context, collection string, committed []store.Record)
 	// MaxRetries bounds re-merges after compare-and-swap conflicts (default 20).
 	MaxRetries int
+	// Tracer traces each push (default: the global tracer provider's).
+	Tracer trace.Tracer
+	// Metrics records merge latency and mutation counts (optional).
+	Metrics *telemetry.Instruments
 }
 
 // Engine merges pushes into the store. It is safe for concurrent use.
@@ -63,6 +73,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.MaxRetries <= 0 {
 		cfg.MaxRetries = 20
+	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = otel.Tracer(telemetry.Name)
 	}
 	e := &Engine{cfg: cfg}
 	e.clock = crdt.Clock{Actor: cfg.NodeID, MaxAheadMillis: cfg.MaxClockAheadMillis, Policy: cfg.SkewPolicy}
@@ -92,7 +105,12 @@ var ErrConflictRetries = errors.New("document kept changing concurrently; retry 
 // Push applies mutations sent by client to collection. It validates the whole batch
 // before writing anything; a returned *Error means nothing was written. A push
 // returns after the store made every change durable.
-func (e *Engine) Push(ctx context.Context, coll Collection, client string, ws []protocol.Mutation) (Result, error) {
+func (e *Engine) Push(ctx context.Context, coll Collection, client string, ws []protocol.Mutation) (res Result, err error) {
+	ctx, span := e.cfg.Tracer.Start(ctx, "merge.push", trace.WithAttributes(
+		attribute.String("lattice.collection", coll.Name), attribute.String("lattice.client", client),
+		attribute.Int("lattice.mutations", len(ws))))
+	start := time.Now()
+	defer func() { e.observe(ctx, span, coll.Name, len(ws), start, err) }()
 	batch, err := e.parse(coll, client, ws)
 	if err != nil {
 		return Result{}, err
@@ -101,13 +119,33 @@ func (e *Engine) Push(ctx context.Context, coll Collection, client string, ws []
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Versions: make([]protocol.PushResult, len(ws))}
+	res = Result{Versions: make([]protocol.PushResult, len(ws))}
 	for i, m := range batch.mutations {
 		d := docs[m.ID]
 		res.Versions[i] = protocol.PushResult{ID: m.ID, Version: d.version}
 		res.Seq = max(res.Seq, d.seq)
 	}
 	return res, nil
+}
+
+// observe ends a push's span and records its metrics.
+func (e *Engine) observe(ctx context.Context, span trace.Span, coll string, n int, start time.Time, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "refused"
+		var pe *Error
+		if !errors.As(err, &pe) {
+			outcome = "failed"
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+	}
+	span.End()
+	if m := e.cfg.Metrics; m != nil {
+		attrs := metric.WithAttributes(attribute.String("collection", coll), attribute.String("outcome", outcome))
+		m.Mutations.Add(ctx, int64(n), attrs)
+		m.MergeDuration.Record(ctx, time.Since(start).Seconds(), attrs)
+	}
 }
 
 // mutationError turns a crdt validation error of mutation i into a push Error.
