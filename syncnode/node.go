@@ -60,6 +60,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		Engine: engine, Store: traced, Collections: cfg.CollectionSet(), Auth: deps.Auth, Hub: hub, Logger: logger,
 		Metrics: tel.MetricsHandler(), Instruments: tel.Instruments,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatch,
+		RequestsPerSecond: cfg.Limits.RequestsPerSecond, Burst: cfg.Limits.Burst,
 	})
 	return &Node{cfg: cfg, store: st, api: api, logger: logger}, nil
 }

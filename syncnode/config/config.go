@@ -72,10 +72,18 @@ type ClockConfig struct {
 
 // LimitsConfig bounds requests and documents.
 type LimitsConfig struct {
+	// MaxBodyBytes bounds a request body (default 4 MiB; 413 too_large).
 	MaxBodyBytes int64 `json:"maxBodyBytes"`
-	MaxBatch     int   `json:"maxBatch"`
-	MaxDocBytes  int   `json:"maxDocBytes"`
-	MaxDepth     int   `json:"maxDepth"`
+	// MaxBatch bounds the mutations of one push (default 1000; 413 too_large).
+	MaxBatch int `json:"maxBatch"`
+	// MaxDocBytes bounds a document's JSON after a merge (default 1 MiB; 413).
+	MaxDocBytes int `json:"maxDocBytes"`
+	// MaxDepth bounds path depth plus value nesting (default 32; 400 invalid_path).
+	MaxDepth int `json:"maxDepth"`
+	// RequestsPerSecond and Burst bound each client's requests (429 rate_limited);
+	// RequestsPerSecond 0 turns the limit off.
+	RequestsPerSecond float64 `json:"requestsPerSecond"`
+	Burst             int     `json:"burst"`
 }
 
 // CollectionConfig declares one collection.
@@ -101,13 +109,16 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // Dev returns the defaults of `lattice dev`.
 func Dev() Config {
 	return Config{Listen: "127.0.0.1:8080", Tenant: "dev", DataDir: "./data", Store: StoreConfig{Kind: "embedded"},
-		Auth: AuthConfig{Mode: "none"}, AutoCollections: true}
+		Auth: AuthConfig{Mode: "none"}, AutoCollections: true, Limits: defaultLimits}
 }
 
 // Serve returns the defaults of `lattice serve`.
 func Serve() Config {
-	return Config{Listen: ":8080", DataDir: "./data", Store: StoreConfig{Kind: "embedded"}, Auth: AuthConfig{Mode: "jwt"}}
+	return Config{Listen: ":8080", DataDir: "./data", Store: StoreConfig{Kind: "embedded"}, Auth: AuthConfig{Mode: "jwt"},
+		Limits: defaultLimits}
 }
+
+var defaultLimits = LimitsConfig{RequestsPerSecond: 200, Burst: 400}
 
 // LoadFile merges the YAML file at path into c, refusing unknown keys.
 func (c *Config) LoadFile(path string) error {

@@ -67,7 +67,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	c.Auth = AuthConfig{Mode: "jwt", HS256Secret: "short"}
 	c.Clock.Policy = "ignore"
 	c.Collections = map[string]CollectionConfig{
-		"orders":  {Fields: map[string]string{"hours": "countr", "a": "set", "a.b": "text"}},
+		"orders":   {Fields: map[string]string{"hours": "countr", "a": "set", "a.b": "text"}},
 		"bad name": {},
 	}
 	err := c.Validate(false)

@@ -26,6 +26,10 @@ type testNode struct {
 }
 
 func newTestNode(t *testing.T, st store.Store) *testNode {
+	return newLimitedTestNode(t, st, 0)
+}
+
+func newLimitedTestNode(t *testing.T, st store.Store, rps float64) *testNode {
 	cfg := config.Dev()
 	cfg.Collections = map[string]config.CollectionConfig{
 		"orders": {Fields: map[string]string{"hours": "counter", "tags": "set", "notes": "text", "parts": "list"}},
@@ -42,7 +46,7 @@ func newTestNode(t *testing.T, st store.Store) *testNode {
 		_ = bus.Publish(ctx, fanout.Event{Collection: c})
 	}})
 	api := httpapi.New(httpapi.Config{Engine: engine, Store: st, Collections: cfg.CollectionSet(), Auth: auth.None{},
-		Hub: hub, MaxBodyBytes: 64 << 10, MaxBatch: 50})
+		Hub: hub, MaxBodyBytes: 64 << 10, MaxBatch: 50, RequestsPerSecond: rps, Burst: 2})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &testNode{t: t, srv: srv}
@@ -243,6 +247,35 @@ func TestHealthAndReadiness(t *testing.T) {
 	for _, p := range []string{"/healthz", "/readyz"} {
 		if s := n.do("GET", p, "", "", nil); s != 200 {
 			t.Errorf("%s: %d", p, s)
+		}
+	}
+}
+
+func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
+	n := newLimitedTestNode(t, openStore(t), 0.01)
+	for mid := 1; mid <= 2; mid++ { // the burst
+		if s, _, bad := n.push("c1", `{"mutations":[{"id":"d","mid":`+strconv.Itoa(mid)+`,"set":{"x":1}}]}`); s != 200 {
+			t.Fatalf("push %d: %d %+v", mid, s, bad)
+		}
+	}
+	req, _ := http.NewRequest("POST", n.srv.URL+"/v1/collections/orders/push", strings.NewReader(`{"mutations":[{"id":"e","mid":3,"set":{"x":1}}]}`))
+	req.Header.Set("Lattice-Client", "c1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var eb protocol.ErrorBody
+	_ = json.NewDecoder(resp.Body).Decode(&eb)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || eb.Error.Code != protocol.CodeRateLimited || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("got %d %+v Retry-After=%q", resp.StatusCode, eb, resp.Header.Get("Retry-After"))
+	}
+	if s, _, _ := n.push("c2", `{"mutations":[{"id":"f","mid":1,"set":{"x":1}}]}`); s != 200 {
+		t.Fatalf("another client is limited too: %d", s)
+	}
+	for _, c := range n.pullAll("orders") {
+		if c.ID == "e" {
+			t.Fatal("a rate-limited push was written")
 		}
 	}
 }

@@ -45,11 +45,16 @@ type Config struct {
 	MaxBatch int
 	// DefaultPullLimit and MaxPullLimit bound pull pages (defaults 1000 and 10000).
 	DefaultPullLimit, MaxPullLimit int
+	// RequestsPerSecond and Burst bound each client's requests to the collection
+	// endpoints (429 rate_limited beyond); 0 turns the limit off.
+	RequestsPerSecond float64
+	Burst             int
 }
 
 // API serves the HTTP endpoints.
 type API struct {
 	cfg       Config
+	limit     *limiter
 	mux       *http.ServeMux
 	drain     chan struct{}
 	drainOnce sync.Once
@@ -72,7 +77,7 @@ func New(cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	a := &API{cfg: cfg, mux: http.NewServeMux(), drain: make(chan struct{})}
+	a := &API{cfg: cfg, mux: http.NewServeMux(), drain: make(chan struct{}), limit: newLimiter(cfg.RequestsPerSecond, cfg.Burst)}
 	a.routes()
 	return a
 }
@@ -146,6 +151,9 @@ var collectionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 func (a *API) handle(action auth.Action, h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		req, err := a.authorize(r, action)
+		if err == nil {
+			err = a.limit.check(r)
+		}
 		if err == nil {
 			err = h(w, req)
 		}
