@@ -47,10 +47,16 @@ func newLimitedTestNode(t *testing.T, st store.Store, rps float64) *testNode {
 	}})
 	api := httpapi.New(httpapi.Config{Engine: engine, Store: st, Collections: cfg.CollectionSet(), Auth: auth.None{},
 		Hub: hub, MaxBodyBytes: 64 << 10, MaxBatch: 50, RequestsPerSecond: rps, Burst: 2})
-	srv := httptest.NewServer(api)
-	t.Cleanup(srv.Close)
-	return &testNode{t: t, srv: srv}
+	return &testNode{t: t, srv: newServer(t, api)}
 }
+
+func newServer(t *testing.T, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func decode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
 
 // do sends a request and decodes the JSON answer into out (if not nil).
 func (n *testNode) do(method, path, client, body string, out any) int {
