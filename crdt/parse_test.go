@@ -121,3 +121,28 @@ func mustParse(t testing.TB, body, client string, wall int64) Mutation {
 	}
 	return m
 }
+
+func TestClocksNameTheWinningWrites(t *testing.T) {
+	d := NewDoc("d")
+	for _, m := range []Mutation{
+		mustParse(t, `{"id":"d","mid":1,"set":{"a":{"b":1},"s":"x"},"incr":{"hours":1}}`, "anna", 10),
+		mustParse(t, `{"id":"d","mid":1,"set":{"a.c":2},"add":{"tags":["t"]}}`, "ben", 20),
+	} {
+		if _, err := d.Apply(&m, parseFields); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := d.Clocks()
+	want := map[string]string{
+		"a": "000000000000010.000000.anna", "a.c": "000000000000020.000000.ben", "s": "000000000000010.000000.anna",
+		"hours": "000000000000010.000000.anna", "tags": "000000000000020.000000.ben",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("%s: got %s want %s (all: %v)", k, got[k], v, got)
+		}
+	}
+}

@@ -143,6 +143,16 @@ func TestPushPullRoundTrip(t *testing.T) {
 	}
 }
 
+func TestPullWithClocks(t *testing.T) {
+	n := newTestNode(t, openStore(t))
+	n.push("c1", `{"mutations":[{"id":"a","mid":1,"hlc":"001763719200000.000000.c1","set":{"x":1}}]}`)
+	var page protocol.PullResponse
+	n.do("GET", "/v1/collections/orders/pull?clocks=1", "", "", &page)
+	if got := page.Changes[0].Clocks["x"]; got != "001763719200000.000000.c1" {
+		t.Fatalf("clocks %v", page.Changes[0].Clocks)
+	}
+}
+
 func TestPullFromCheckpointSeesOnlyLaterChanges(t *testing.T) {
 	n := newTestNode(t, openStore(t))
 	n.push("c1", `{"mutations":[{"id":"a","mid":1,"set":{"x":1}},{"id":"b","mid":2,"set":{"x":2}}]}`)

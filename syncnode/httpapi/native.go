@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/crdt"
 	"github.com/lattice-sync/lattice/syncnode/feed"
 	"github.com/lattice-sync/lattice/syncnode/store"
 )
@@ -89,6 +91,11 @@ func (a *API) pull(w http.ResponseWriter, req *request) error {
 	resp := protocol.PullResponse{Changes: make([]protocol.Change, 0, len(page.Records)),
 		Checkpoint: feed.Encode(page.Next), HasMore: page.HasMore}
 	resp.Changes = append(resp.Changes, toChanges(page.Records)...)
+	if q.Get("clocks") == "1" {
+		if err := addClocks(resp.Changes, page.Records); err != nil {
+			return err
+		}
+	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
@@ -120,4 +127,16 @@ func toChanges(recs []store.Record) []protocol.Change {
 		out = append(out, protocol.Change{ID: rec.ID, Deleted: rec.Deleted, Version: rec.Version, Doc: rec.Doc})
 	}
 	return out
+}
+
+// addClocks fills in each change's per-path clocks from its stored state.
+func addClocks(changes []protocol.Change, recs []store.Record) error {
+	for i, rec := range recs {
+		d, err := crdt.UnmarshalDoc(rec.State)
+		if err != nil {
+			return fmt.Errorf("stored state of %s: %w", rec.ID, err)
+		}
+		changes[i].Clocks = d.Clocks()
+	}
+	return nil
 }
