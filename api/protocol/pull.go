@@ -30,3 +30,11 @@ type StreamResync struct {
 	Collection string `json:"collection"`
 	Reason     string `json:"reason"`
 }
+
+// SchemaResponse is the body of GET /v1/collections/{collection}/schema.
+type SchemaResponse struct {
+	Collection string            `json:"collection"`
+	Version    string            `json:"version"`
+	Schema     json.RawMessage   `json:"schema"`
+	Types      map[string]string `json:"types"`
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/lattice-sync/lattice/crdt"
 	"github.com/lattice-sync/lattice/syncnode/merge"
+	"github.com/lattice-sync/lattice/syncnode/schema"
 )
 
 // Config is a sync node's configuration. The YAML file uses the json tag names.
@@ -90,6 +92,8 @@ type LimitsConfig struct {
 type CollectionConfig struct {
 	// Fields maps dotted paths to "counter", "set", "text", "list" (others are lww).
 	Fields map[string]string `json:"fields"`
+	// Schema is a JSON Schema (draft 2020-12) every document must satisfy.
+	Schema json.RawMessage `json:"schema"`
 }
 
 // Duration is a time.Duration written as "90s" in YAML.
@@ -192,7 +196,7 @@ func (c *Config) validateCollections() []error {
 			errs = append(errs, fmt.Errorf("collections.%s: name must be 1-64 of [A-Za-z0-9_-]", name))
 			continue
 		}
-		if _, err := cc.fields(c.limits()); err != nil {
+		if _, err := cc.compile(name, c.limits()); err != nil {
 			errs = append(errs, fmt.Errorf("collections.%s: %w", name, err))
 		}
 	}
@@ -218,20 +222,33 @@ func (cc CollectionConfig) fields(lim crdt.Limits) (crdt.Fields, error) {
 	return f, f.Validate(lim)
 }
 
-// CollectionSet returns the lookup of served collections.
+func (cc CollectionConfig) compile(name string, lim crdt.Limits) (merge.Collection, error) {
+	f, err := cc.fields(lim)
+	if err != nil {
+		return merge.Collection{}, err
+	}
+	s, err := schema.Compile(cc.Schema, f)
+	if err != nil {
+		return merge.Collection{}, err
+	}
+	return merge.Collection{Name: name, Fields: f, Schema: s}, nil
+}
+
+// CollectionSet returns the lookup of served collections (of a validated Config).
 func (c *Config) CollectionSet() *Collections {
-	cs := &Collections{auto: c.AutoCollections, known: map[string]merge.Collection{}}
+	defaults, _ := CollectionConfig{}.compile("", c.limits())
+	cs := &Collections{auto: c.AutoCollections, known: map[string]merge.Collection{}, anySchema: defaults.Schema}
 	for name, cc := range c.Collections {
-		f, _ := cc.fields(c.limits())
-		cs.known[name] = merge.Collection{Name: name, Fields: f}
+		cs.known[name], _ = cc.compile(name, c.limits())
 	}
 	return cs
 }
 
 // Collections serves the configured collections, and any valid name when auto is set.
 type Collections struct {
-	auto  bool
-	known map[string]merge.Collection
+	auto      bool
+	known     map[string]merge.Collection
+	anySchema *schema.Schema
 }
 
 // Lookup implements httpapi.Collections.
@@ -240,7 +257,7 @@ func (cs *Collections) Lookup(name string) (merge.Collection, bool) {
 		return c, true
 	}
 	if cs.auto && collectionName.MatchString(name) {
-		return merge.Collection{Name: name, Fields: crdt.Fields{}}, true
+		return merge.Collection{Name: name, Fields: crdt.Fields{}, Schema: cs.anySchema}, true
 	}
 	return merge.Collection{}, false
 }

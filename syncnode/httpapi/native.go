@@ -89,7 +89,7 @@ func (a *API) pull(w http.ResponseWriter, req *request) error {
 		return err
 	}
 	resp := protocol.PullResponse{Changes: make([]protocol.Change, 0, len(page.Records)),
-		Checkpoint: feed.Encode(page.Next), HasMore: page.HasMore}
+		Checkpoint: feed.Encode(page.Next), HasMore: page.HasMore, SchemaVersion: req.collection.Schema.Version}
 	resp.Changes = append(resp.Changes, toChanges(page.Records)...)
 	if q.Get("clocks") == "1" {
 		if err := addClocks(resp.Changes, page.Records); err != nil {
@@ -112,12 +112,8 @@ func (a *API) pullLimit(s string) (int, error) {
 }
 
 func (a *API) schema(w http.ResponseWriter, req *request) error {
-	types := map[string]string{}
-	for p, t := range req.collection.Fields {
-		types[p] = t.String()
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"collection": req.collection.Name, "version": "s0",
-		"schema": map[string]any{"type": "object"}, "types": types})
+	s := req.collection.Schema
+	writeJSON(w, http.StatusOK, protocol.SchemaResponse{Collection: req.collection.Name, Version: s.Version, Schema: s.Raw, Types: s.Types})
 	return nil
 }
 

@@ -103,12 +103,21 @@ func (e *Engine) mergeDoc(coll Collection, b *batch, id string, rec store.Record
 	if !changed {
 		return store.Write{}, false, nil
 	}
-	return e.write(doc, rec.Rev, b.byDoc[id][0], id)
+	return e.write(coll, doc, rec.Rev, b.byDoc[id][0])
 }
 
-// write builds the store write of doc, refusing documents over the size limit.
-func (e *Engine) write(doc *crdt.Doc, rev int64, mutation int, id string) (store.Write, bool, error) {
+// write builds the store write of doc, refusing documents over the size limit or
+// against the collection's schema.
+func (e *Engine) write(coll Collection, doc *crdt.Doc, rev int64, mutation int) (store.Write, bool, error) {
+	id := doc.ID()
 	js, deleted := doc.AppendJSON(nil)
+	if coll.Schema != nil && !deleted {
+		if v := coll.Schema.Validate(js); v != nil {
+			return store.Write{}, false, &Error{Status: 400, Code: protocol.CodeSchemaViolation,
+				Message: fmt.Sprintf("document %s would violate the schema of %s at %q: %s", id, coll.Name, v.Path, v.Message),
+				Details: map[string]any{"mutation": mutation, "id": id, "path": v.Path, "rule": v.Rule}}
+		}
+	}
 	if len(js) > e.cfg.MaxDocBytes {
 		return store.Write{}, false, &Error{Status: 413, Code: protocol.CodeTooLarge,
 			Message: fmt.Sprintf("document %s would be %d bytes, limit is %d", id, len(js), e.cfg.MaxDocBytes),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lattice-sync/lattice/api/protocol"
 	"github.com/lattice-sync/lattice/crdt"
+	"github.com/lattice-sync/lattice/syncnode/schema"
 	"github.com/lattice-sync/lattice/syncnode/store"
 	"github.com/lattice-sync/lattice/syncnode/telemetry"
 	"go.opentelemetry.io/otel"
@@ -22,6 +23,8 @@ import (
 type Collection struct {
 	Name   string
 	Fields crdt.Fields
+	// Schema, when set, must accept every document a push produces.
+	Schema *schema.Schema
 }
 
 // Config configures an Engine. Zero fields take defaults.
