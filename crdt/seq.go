@@ -53,21 +53,22 @@ var (
 // Sequence is a replicated sequence CRDT for text or lists: a FugueMax/YjsMod ordered
 // list of run-length-encoded items with tombstones, plus the per-mutation history
 // needed to rebase index-based splices made against an older version. See
-// docs/text-crdt.md for the design.
+// docs/text-crdt.md for the design. A Sequence is not safe for concurrent use.
 type Sequence struct {
 	kind   SeqKind
 	actors []seqActor
 	byName map[string]uint32
 	chunks []seqChunk
-	vis    int      // visible (not deleted) items, ignoring floors
-	dels   segs[delRec] // which mutation deleted which items
-	maxClk HLC      // greatest clock of any item ever inserted
-	minClk HLC      // smallest clock of any item ever inserted
-	items  bool     // whether any item was ever inserted (maxClk/minClk valid)
+	vis    int    // visible (not deleted) items, ignoring floors
+	dels   delLog // which mutation deleted which items
+	maxClk HLC    // greatest clock of any item ever inserted
+	minClk HLC    // smallest clock of any item ever inserted
+	items  bool   // whether any item was ever inserted (maxClk/minClk valid)
 	cur    seqCursor
 	last   uint32 // actor index of the last intern call
 
-	scratch []int32 // reused by integrate
+	scratch []int32  // reused by integrate
+	spare   *seqList // reused by the slow paths
 }
 
 // NewSequence returns an empty sequence of the given kind.

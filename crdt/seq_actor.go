@@ -25,7 +25,7 @@ type seqActor struct {
 	seen uint64 // greatest mid of this client applied to the sequence
 	text []rune
 	vals []json.RawMessage
-	ins  segs[insRec] // sorted by seq; one record per inserting mutation
+	ins  insLog // sorted by seq; one record per inserting mutation
 }
 
 // insRec says that items seq, seq+1, ... (up to the next record) were inserted by
@@ -56,11 +56,14 @@ func (a *seqActor) clone() seqActor {
 
 // intern returns the index of actor name, adding it if new.
 func (s *Sequence) intern(name string) uint32 {
-	if s.last != noActor && s.actors[s.last].name == name {
+	if int(s.last) < len(s.actors) && s.actors[s.last].name == name {
 		return s.last
 	}
 	i, ok := s.byName[name]
 	if !ok {
+		if s.byName == nil { // a zero Sequence
+			s.byName = map[string]uint32{}
+		}
 		i = uint32(len(s.actors))
 		s.actors = append(s.actors, seqActor{name: name})
 		s.byName[name] = i
@@ -72,7 +75,7 @@ func (s *Sequence) intern(name string) uint32 {
 // packClock returns h's fields with its actor interned.
 func (s *Sequence) packClock(h HLC) (wall int64, counter, cact uint32) {
 	cact = s.last
-	if cact == noActor || s.actors[cact].name != h.Actor {
+	if int(cact) >= len(s.actors) || s.actors[cact].name != h.Actor {
 		saved := s.last
 		cact = s.intern(h.Actor)
 		s.last = saved
@@ -95,12 +98,15 @@ func (a *seqActor) eachClockSpan(seq, n uint32, f func(off, n uint32, clk HLC), 
 	i := a.recAt(seq)
 	for off := uint32(0); off < n; i++ {
 		end := seq + n
-		if i+1 < a.ins.Len() && a.ins.At(i+1).seq < end {
-			end = a.ins.At(i + 1).seq
+		if i+1 < a.ins.Len() {
+			if nx := a.ins.At(i + 1); nx.seq < end {
+				end = nx.seq
+			}
 		}
 		var clk HLC
 		if i >= 0 {
-			clk = a.ins.At(i).clock(actors)
+			rec := a.ins.At(i)
+			clk = rec.clock(actors)
 		}
 		f(off, end-seq-off, clk)
 		off = end - seq

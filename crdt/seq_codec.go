@@ -83,29 +83,10 @@ func cmpStr(a, b string) int {
 	return 0
 }
 
-func appendInsRecs(b []byte, recs *segs[insRec], rank []uint32) []byte {
-	b = binary.AppendUvarint(b, uint64(recs.Len()))
-	var seq uint32
-	var mid uint64
-	var wall int64
-	for i := 0; i < recs.Len(); i++ {
-		r := recs.At(i)
-		b = binary.AppendUvarint(b, uint64(r.seq-seq))
-		b = binary.AppendUvarint(b, r.mid-mid)
-		b = binary.AppendVarint(b, r.wall-wall)
-		b = binary.AppendUvarint(b, uint64(r.counter))
-		b = binary.AppendUvarint(b, uint64(rank[r.cact]))
-		seq, mid, wall = r.seq, r.mid, r.wall
-	}
-	return b
-}
-
 // appendDels writes the deletion history sorted (canonical order).
 func (s *Sequence) appendDels(b []byte, rank []uint32) []byte {
 	ds := make([]delRec, 0, s.dels.Len())
-	for _, blk := range s.dels.All() {
-		ds = append(ds, blk...)
-	}
+	s.dels.Each(func(d *delRec) { ds = append(ds, *d) })
 	for i := range ds {
 		ds[i].dc, ds[i].tc = rank[ds[i].dc], rank[ds[i].tc]
 	}
@@ -121,15 +102,7 @@ func (s *Sequence) appendDels(b []byte, rank []uint32) []byte {
 		}
 		return cmpInt(x.ts, y.ts)
 	})
-	b = binary.AppendUvarint(b, uint64(len(ds)))
-	for _, d := range ds {
-		b = binary.AppendUvarint(b, uint64(d.dc))
-		b = binary.AppendUvarint(b, d.mid)
-		b = binary.AppendUvarint(b, uint64(d.tc))
-		b = binary.AppendUvarint(b, uint64(d.ts))
-		b = binary.AppendUvarint(b, uint64(d.n))
-	}
-	return b
+	return appendDelRecs(b, ds)
 }
 
 // appendRun writes one run relative to the previous one.

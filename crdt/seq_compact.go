@@ -76,19 +76,20 @@ func (s *Sequence) compactHistory(l *seqList, seen VersionVector) {
 		a := &s.actors[i]
 		slices.SortFunc(live[i], func(a, b ivl) int { return cmpInt(a.lo, b.lo) })
 		limit := seen[a.name]
-		var out segs[insRec]
-		for j := 0; j < a.ins.Len(); j++ {
-			rec := *a.ins.At(j)
+		var out insLog
+		recs := make([]insRec, 0, a.ins.Len())
+		a.ins.Each(func(r insRec) { recs = append(recs, r) })
+		for j, rec := range recs {
 			hi := a.next
-			if j+1 < a.ins.Len() {
-				hi = a.ins.At(j + 1).seq
+			if j+1 < len(recs) {
+				hi = recs[j+1].seq
 			}
 			if !overlaps(live[i], rec.seq, hi) {
 				continue
 			}
 			if rec.mid <= limit {
 				rec.mid = 0
-				if out.Len() > 0 && sameClockRec(out.Last(), &rec) {
+				if out.Len() > 0 && sameClockRec(&out.last, &rec) {
 					continue
 				}
 			}
@@ -96,14 +97,17 @@ func (s *Sequence) compactHistory(l *seqList, seen VersionVector) {
 		}
 		a.ins = out
 	}
-	var dels segs[delRec]
-	for _, blk := range s.dels.All() {
-		for _, d := range blk {
-			if d.mid > seen[s.actors[d.dc].name] {
-				dels.Append(d)
-			}
+	s.dropDels(seen)
+}
+
+// dropDels forgets the deletion records of mutations in seen.
+func (s *Sequence) dropDels(seen VersionVector) {
+	var dels delLog
+	s.dels.Each(func(d *delRec) {
+		if d.mid > seen[s.actors[d.dc].name] {
+			dels.Append(*d)
 		}
-	}
+	})
 	s.dels = dels
 }
 

@@ -57,49 +57,10 @@ func (d *seqDecoder) actors() {
 	}
 }
 
-func (d *seqDecoder) history() {
-	for i := range d.s.actors {
-		a := &d.s.actors[i]
-		n := d.r.count(5)
-		var seq, mid uint64
-		var wall int64
-		for j := 0; j < n && d.r.err == nil; j++ {
-			ds, dm, dw := d.r.uvarint(), d.r.uvarint(), d.r.varint()
-			counter, cact := d.r.uvarint(), d.r.uvarint()
-			if j > 0 && ds == 0 || ds > uint64(a.next) || seq+ds >= uint64(a.next) ||
-				dm > math.MaxUint64-mid || counter > MaxCounter || cact >= uint64(len(d.names)) {
-				d.r.fail("bad insertion record")
-				return
-			}
-			seq, mid = seq+ds, mid+dm
-			if dw > MaxWall || dw < -MaxWall || wall+dw < 0 || wall+dw > MaxWall {
-				d.r.fail("bad insertion clock")
-				return
-			}
-			wall += dw
-			a.ins.Append(insRec{mid: mid, wall: wall, seq: uint32(seq),
-				counter: uint32(counter), cact: uint32(cact)})
-		}
-	}
-}
-
 func (d *seqDecoder) clocks() {
 	if d.r.byte() == 1 {
 		d.s.items = true
 		d.s.maxClk, d.s.minClk = d.r.hlc(d.names), d.r.hlc(d.names)
-	}
-}
-
-func (d *seqDecoder) dels() {
-	n := d.r.count(5)
-	for i := 0; i < n && d.r.err == nil; i++ {
-		dc, mid, tc, ts, cnt := d.r.uvarint(), d.r.uvarint(), d.r.uvarint(), d.r.uvarint(), d.r.uvarint()
-		if dc >= uint64(len(d.names)) || tc >= uint64(len(d.names)) || cnt == 0 ||
-			ts > math.MaxUint32 || cnt > math.MaxUint32 || ts+cnt > uint64(d.s.actors[tc].next) {
-			d.r.fail("bad deletion record")
-			return
-		}
-		d.s.dels.Append(delRec{mid: mid, dc: uint32(dc), tc: uint32(tc), ts: uint32(ts), n: uint32(cnt)})
 	}
 }
 

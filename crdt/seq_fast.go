@@ -76,20 +76,7 @@ func (s *Sequence) markDeleted(ci, ri int, off, m uint32, p int) {
 		s.setRun(ci, ri, r)
 		ri = s.coalesceAround(ci, ri)
 	case off == 0:
-		d, rest := r.split(m)
-		d.flags |= runDeleted
-		if ri > 0 && continues(&runs[ri-1], &d) {
-			prev := runs[ri-1]
-			prev.n += m
-			s.setRun(ci, ri-1, prev)
-			s.setRun(ci, ri, rest)
-			ri--
-			break
-		}
-		s.setRun(ci, ri, d)
-		buf := [1]seqRun{rest}
-		ci, ri, cpos = s.insertRuns(ci, ri+1, cpos, buf[:])
-		ri-- // a chunk split never separates d from rest: see insertRuns
+		ci, ri, cpos = s.deletePrefix(ci, ri, cpos, m)
 	case off+m == r.n:
 		keep, d := r.split(off)
 		d.flags |= runDeleted
@@ -113,6 +100,25 @@ func (s *Sequence) markDeleted(ci, ri int, off, m uint32, p int) {
 		ci, ri, cpos = s.insertRuns(ci, ri+1, cpos, buf[:])
 	}
 	s.cur = seqCursor{ok: true, ci: ci, ri: ri, cpos: cpos, rpos: p}
+}
+
+// deletePrefix deletes the first m items of run ri of chunk ci (cpos visible items
+// before the chunk) and returns where the tombstone is.
+func (s *Sequence) deletePrefix(ci, ri, cpos int, m uint32) (int, int, int) {
+	runs := s.chunks[ci].runs
+	d, rest := runs[ri].split(m)
+	d.flags |= runDeleted
+	if ri > 0 && continues(&runs[ri-1], &d) {
+		prev := runs[ri-1]
+		prev.n += m
+		s.setRun(ci, ri-1, prev)
+		s.setRun(ci, ri, rest)
+		return ci, ri - 1, cpos
+	}
+	s.setRun(ci, ri, d)
+	buf := [1]seqRun{rest}
+	ci, ri, cpos = s.insertRuns(ci, ri+1, cpos, buf[:])
+	return ci, ri - 1, cpos // a chunk split never separates d from rest: see insertRuns
 }
 
 // coalesceAround merges run ri of chunk ci with its neighbours in the chunk where

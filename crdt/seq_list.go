@@ -39,7 +39,12 @@ func (s *Sequence) toList() *seqList {
 	for ci := range s.chunks {
 		count += len(s.chunks[ci].runs)
 	}
-	l := &seqList{n: make([]lnode, 2, count+16)}
+	l := s.spare
+	s.spare = nil
+	if l == nil || cap(l.n) < count+2 {
+		l = &seqList{n: make([]lnode, 2, count+count/4+16)}
+	}
+	l.n, l.idx = l.n[:2], nil
 	l.n[lhead] = lnode{prev: -1, next: ltail}
 	l.n[ltail] = lnode{prev: lhead, next: -1}
 	at := lhead
@@ -52,7 +57,12 @@ func (s *Sequence) toList() *seqList {
 }
 
 // fromList replaces the runs of s with those of l, coalescing where possible.
+// The list's memory and the old chunks are kept for reuse by the next slow path.
 func (s *Sequence) fromList(l *seqList) {
+	pool := make([][]seqRun, 0, len(s.chunks))
+	for _, ch := range s.chunks {
+		pool = append(pool, ch.runs[:0])
+	}
 	s.chunks = s.chunks[:0]
 	s.vis = 0
 	s.cur.ok = false
@@ -61,7 +71,12 @@ func (s *Sequence) fromList(l *seqList) {
 		if len(ch.runs) > 0 {
 			s.chunks = append(s.chunks, ch)
 		}
-		ch = seqChunk{runs: make([]seqRun, 0, chunkCap)}
+		if k := len(pool) - 1; k >= 0 {
+			ch = seqChunk{runs: pool[k]}
+			pool = pool[:k]
+		} else {
+			ch = seqChunk{runs: make([]seqRun, 0, chunkCap)}
+		}
 	}
 	flush()
 	for x := l.n[lhead].next; x != ltail; x = l.n[x].next {
@@ -78,6 +93,7 @@ func (s *Sequence) fromList(l *seqList) {
 		s.vis += r.visLen()
 	}
 	flush()
+	s.spare = l
 }
 
 // insertAfter links a new node holding r after node at and returns it.

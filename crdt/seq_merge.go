@@ -109,26 +109,7 @@ func (s *Sequence) copyContent(c uint32, oa *seqActor, aoff, n uint32, flags uin
 // integratePending integrates the pieces, each after the pieces holding its origins.
 // An origin that cannot be found (only in corrupt input) counts as a document end.
 func (s *Sequence) integratePending(l *seqList, pend []seqRun) {
-	order := make([]int, len(pend))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int {
-		if pend[a].c != pend[b].c {
-			return cmpInt(pend[a].c, pend[b].c)
-		}
-		return cmpInt(pend[a].seq, pend[b].seq)
-	})
-	holder := func(id itemID) int {
-		i := sort.Search(len(order), func(i int) bool {
-			p := &pend[order[i]]
-			return p.c > id.c || p.c == id.c && p.seq+p.n > id.s
-		})
-		if i < len(order) && pend[order[i]].has(id) {
-			return order[i]
-		}
-		return -1
-	}
+	holder := pendingHolder(pend)
 	state := make([]uint8, len(pend))
 	var visit func(i int)
 	visit = func(i int) {
@@ -160,29 +141,50 @@ func (s *Sequence) integratePending(l *seqList, pend []seqRun) {
 	}
 }
 
+// pendingHolder returns a function giving the index of the piece holding an item,
+// or -1.
+func pendingHolder(pend []seqRun) func(id itemID) int {
+	order := make([]int, len(pend))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if pend[a].c != pend[b].c {
+			return cmpInt(pend[a].c, pend[b].c)
+		}
+		return cmpInt(pend[a].seq, pend[b].seq)
+	})
+	return func(id itemID) int {
+		i := sort.Search(len(order), func(i int) bool {
+			p := &pend[order[i]]
+			return p.c > id.c || p.c == id.c && p.seq+p.n > id.s
+		})
+		if i < len(order) && pend[order[i]].has(id) {
+			return order[i]
+		}
+		return -1
+	}
+}
+
 // mergeHistory unions o's history into s: the records of mutations s had not seen.
 func (s *Sequence) mergeHistory(o *Sequence, amap []uint32, preNext []uint32, preSeen []uint64) {
 	for oi := range o.actors {
 		oa, sa := &o.actors[oi], &s.actors[amap[oi]]
-		for _, blk := range oa.ins.All() {
-			for _, rec := range blk {
-				if rec.seq >= preNext[amap[oi]] {
-					rec.cact = amap[rec.cact]
-					sa.ins.Append(rec)
-				}
-			}
-		}
+		from := oa.ins.Search(func(r *insRec) bool { return r.seq >= preNext[amap[oi]] })
+		oa.ins.EachFrom(from, func(rec insRec) {
+			rec.cact = amap[rec.cact]
+			sa.ins.Append(rec)
+		})
 		sa.next = max(sa.next, oa.next)
 		sa.seen = max(sa.seen, oa.seen)
 	}
-	for _, blk := range o.dels.All() {
-		for _, d := range blk {
-			if d.mid > preSeen[amap[d.dc]] {
-				d.dc, d.tc = amap[d.dc], amap[d.tc]
-				s.dels.Append(d)
-			}
+	o.dels.Each(func(d *delRec) {
+		if d.mid > preSeen[amap[d.dc]] {
+			r := *d
+			r.dc, r.tc = amap[d.dc], amap[d.tc]
+			s.dels.Append(r)
 		}
-	}
+	})
 	if !o.items {
 		return
 	}

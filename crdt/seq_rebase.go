@@ -15,7 +15,7 @@ import (
 type baseView struct {
 	all     bool       // the base is the current state: every item known
 	limit   []uint32   // per actor: items below are known
-	dead    [][]ivl    // per target actor: sorted disjoint ranges deleted in the base
+	undead  [][]ivl    // per actor: deleted items the base still shows (sorted, disjoint)
 	floorOn bool       // whether the floor hides anything
 	floor   HLC        // items with clock <= floor are hidden
 	actors  []seqActor // the actors of the sequence
@@ -43,35 +43,71 @@ func (s *Sequence) newView(st Stamp, base VersionVector, floor HLC) *baseView {
 		v.limit[i] = a.knownLimit(eff[i])
 	}
 	if !v.all {
-		v.dead = s.deadRanges(func(d *delRec) bool { return d.mid <= eff[d.dc] })
+		v.undead = s.undeadRanges(func(d *delRec) bool { return d.mid <= eff[d.dc] })
 	}
 	return v
 }
 
-// deadRanges returns, per target actor, the merged item ranges deleted by the
-// deletions that in accepts.
-func (s *Sequence) deadRanges(in func(d *delRec) bool) [][]ivl {
-	dead := make([][]ivl, len(s.actors))
-	for _, blk := range s.dels.All() {
-		for i := range blk {
-			if d := &blk[i]; in(d) {
-				dead[d.tc] = append(dead[d.tc], ivl{d.ts, d.ts + d.n})
+// undeadRanges returns, per actor, the items that are deleted but not by any deletion
+// that inBase accepts: a base shows them. Only deletions outside the base (usually a
+// few concurrent ones) are collected and sorted; the others are only scanned.
+func (s *Sequence) undeadRanges(inBase func(d *delRec) bool) [][]ivl {
+	var out [][]ivl
+	s.eachDel(func(d *delRec) {
+		if !inBase(d) {
+			if out == nil {
+				out = make([][]ivl, len(s.actors))
 			}
+			out[d.tc] = append(out[d.tc], ivl{d.ts, d.ts + d.n})
 		}
+	})
+	if out == nil {
+		return nil
 	}
-	for c, rs := range dead {
-		slices.SortFunc(rs, func(a, b ivl) int { return cmpInt(a.lo, b.lo) })
-		out := rs[:0]
-		for _, r := range rs {
-			if k := len(out) - 1; k >= 0 && r.lo <= out[k].hi {
-				out[k].hi = max(out[k].hi, r.hi)
-				continue
-			}
+	for c := range out {
+		out[c] = mergeIvls(out[c])
+	}
+	s.eachDel(func(d *delRec) {
+		if rs := out[d.tc]; len(rs) > 0 && inBase(d) && d.ts < rs[len(rs)-1].hi && d.ts+d.n > rs[0].lo {
+			out[d.tc] = subtractIvl(rs, ivl{d.ts, d.ts + d.n})
+		}
+	})
+	return out
+}
+
+// eachDel calls f with every deletion record.
+func (s *Sequence) eachDel(f func(d *delRec)) { s.dels.Each(f) }
+
+// mergeIvls sorts rs and merges overlapping ranges.
+func mergeIvls(rs []ivl) []ivl {
+	slices.SortFunc(rs, func(a, b ivl) int { return cmpInt(a.lo, b.lo) })
+	out := rs[:0]
+	for _, r := range rs {
+		if k := len(out) - 1; k >= 0 && r.lo <= out[k].hi {
+			out[k].hi = max(out[k].hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// subtractIvl returns the sorted disjoint ranges rs without the items of x.
+func subtractIvl(rs []ivl, x ivl) []ivl {
+	out := make([]ivl, 0, len(rs)+1)
+	for _, r := range rs {
+		if r.hi <= x.lo || r.lo >= x.hi {
 			out = append(out, r)
+			continue
 		}
-		dead[c] = out
+		if r.lo < x.lo {
+			out = append(out, ivl{r.lo, x.lo})
+		}
+		if r.hi > x.hi {
+			out = append(out, ivl{x.hi, r.hi})
+		}
 	}
-	return dead
+	return out
 }
 
 // annotate splits the nodes of l where the view changes and sets known and vis.
@@ -98,8 +134,8 @@ func (v *baseView) nextCut(r *seqRun) uint32 {
 	if lim := v.limit[r.c]; lim > lo && lim < cut {
 		cut = lim
 	}
-	if !v.all {
-		rs := v.dead[r.c]
+	if v.undead != nil {
+		rs := v.undead[r.c]
 		i := sort.Search(len(rs), func(i int) bool { return rs[i].hi > lo })
 		if i < len(rs) {
 			b := rs[i].lo
@@ -111,8 +147,8 @@ func (v *baseView) nextCut(r *seqRun) uint32 {
 	}
 	if v.floorOn {
 		a := &v.actors[r.c]
-		if i := a.recAt(lo) + 1; i < a.ins.Len() && a.ins.At(i).seq < cut {
-			cut = a.ins.At(i).seq
+		if i := a.recAt(lo) + 1; i < a.ins.Len() {
+			cut = min(cut, a.ins.At(i).seq)
 		}
 	}
 	if cut >= hi {
@@ -123,12 +159,15 @@ func (v *baseView) nextCut(r *seqRun) uint32 {
 
 // deleted reports whether r's first item is deleted in the view.
 func (v *baseView) deleted(r *seqRun) bool {
-	if v.all {
-		return r.flags&runDeleted != 0
+	if r.flags&runDeleted == 0 {
+		return false
 	}
-	rs := v.dead[r.c]
+	if v.undead == nil {
+		return true
+	}
+	rs := v.undead[r.c]
 	i := sort.Search(len(rs), func(i int) bool { return rs[i].hi > r.seq })
-	return i < len(rs) && rs[i].lo <= r.seq
+	return i >= len(rs) || rs[i].lo > r.seq
 }
 
 // hidden reports whether r's first item has a clock at or below the floor.
@@ -138,13 +177,17 @@ func (v *baseView) hidden(r *seqRun) bool {
 	}
 	a := &v.actors[r.c]
 	i := a.recAt(r.seq)
-	return i < 0 || !v.floor.Less(a.ins.At(i).clock(v.actors))
+	if i < 0 {
+		return true
+	}
+	rec := a.ins.At(i)
+	return !v.floor.Less(rec.clock(v.actors))
 }
 
 // applyRebased applies ops against the view of base.
-func (s *Sequence) applyRebased(st Stamp, base VersionVector, floor HLC, ops []SpliceOp) error {
+func (s *Sequence) applyRebased(st *Stamp, base VersionVector, floor HLC, ops []SpliceOp) error {
 	l := s.toList()
-	s.newView(st, base, floor).annotate(l)
+	s.newView(*st, base, floor).annotate(l)
 	n := 0
 	for x := l.n[lhead].next; x != ltail; x = l.n[x].next {
 		if l.n[x].vis {
@@ -167,7 +210,8 @@ func (s *Sequence) applyRebased(st Stamp, base VersionVector, floor HLC, ops []S
 		}
 	}
 	s.fromList(l)
-	s.finishMutation(c, st, first, insRec{mid: st.Mid, wall: wall, counter: counter, cact: cact})
+	rec := insRec{mid: st.Mid, wall: wall, counter: counter, cact: cact}
+	s.finishMutation(c, st, first, &rec)
 	return nil
 }
 

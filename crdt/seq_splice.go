@@ -25,27 +25,39 @@ func (s *Sequence) Splice(st Stamp, base VersionVector, floor HLC, ops []SpliceO
 	if st.Client == "" || st.Mid == 0 || st.Clock.IsZero() {
 		return fmt.Errorf("splice by %q mid %d: %w", st.Client, st.Mid, ErrSpliceStamp)
 	}
-	if err := s.checkPayload(ops); err != nil {
-		return fmt.Errorf("splice by %q mid %d: %w", st.Client, st.Mid, err)
+	var next uint32
+	if i, ok := s.lookup(st.Client); ok {
+		if st.Mid <= s.actors[i].seen {
+			return nil // a retry
+		}
+		next = s.actors[i].next
 	}
-	if i, ok := s.byName[st.Client]; ok && st.Mid <= s.actors[i].seen {
-		return nil
+	if err := s.checkPayload(next, ops); err != nil {
+		return fmt.Errorf("splice by %q mid %d: %w", st.Client, st.Mid, err)
 	}
 	if (base == nil || s.baseCovers(base, st)) && !s.floorActive(floor) {
 		if err := checkRanges(s.vis, ops); err != nil {
 			return fmt.Errorf("splice by %q mid %d: %w", st.Client, st.Mid, err)
 		}
-		s.applyFast(st, ops)
+		s.applyFast(&st, ops)
 		return nil
 	}
-	if err := s.applyRebased(st, base, floor, ops); err != nil {
+	if err := s.applyRebased(&st, base, floor, ops); err != nil {
 		return fmt.Errorf("splice by %q mid %d: %w", st.Client, st.Mid, err)
 	}
 	return nil
 }
 
-// checkPayload checks that every op carries the payload of s's kind.
-func (s *Sequence) checkPayload(ops []SpliceOp) error {
+// checkPayload checks that every op carries the payload of s's kind, and that the
+// client's item counter (next) cannot overflow.
+func (s *Sequence) checkPayload(next uint32, ops []SpliceOp) error {
+	size := uint64(next)
+	for i := range ops {
+		size += uint64(len(ops[i].Text) + len(ops[i].Values))
+	}
+	if size > math.MaxUint32 {
+		return fmt.Errorf("client inserted too many elements: %w", ErrSpliceRange)
+	}
 	for i := range ops {
 		op := &ops[i]
 		if op.At < 0 || op.Delete < 0 {
@@ -80,7 +92,11 @@ func checkRanges(n int, ops []SpliceOp) error {
 		if op.At > n || op.Delete > n-op.At {
 			return fmt.Errorf("op %d: at %d delete %d in %d elements: %w", i, op.At, op.Delete, n, ErrSpliceRange)
 		}
-		n += opLen(op) - op.Delete
+		k := len(op.Text) + len(op.Values) // an upper bound of opLen
+		if i+1 < len(ops) || n+k-op.Delete > math.MaxInt32 {
+			k = opLen(op) // exact: later ops depend on it
+		}
+		n += k - op.Delete
 		if n > math.MaxInt32 {
 			return fmt.Errorf("op %d: sequence too long: %w", i, ErrSpliceRange)
 		}
@@ -116,9 +132,12 @@ func (s *Sequence) baseCovers(base VersionVector, st Stamp) bool {
 }
 
 // applyFast applies ops, already checked, to the current content.
-func (s *Sequence) applyFast(st Stamp, ops []SpliceOp) {
+func (s *Sequence) applyFast(st *Stamp, ops []SpliceOp) {
 	c := s.intern(st.Client)
-	wall, counter, cact := s.packClock(st.Clock)
+	wall, counter, cact := st.Clock.Wall, st.Clock.Counter, c
+	if st.Clock.Actor != st.Client {
+		wall, counter, cact = s.packClock(st.Clock)
+	}
 	first := s.actors[c].next
 	for i := range ops {
 		op := &ops[i]
@@ -129,7 +148,8 @@ func (s *Sequence) applyFast(st Stamp, ops []SpliceOp) {
 			s.fastInsert(op.At, nr)
 		}
 	}
-	s.finishMutation(c, st, first, insRec{mid: st.Mid, wall: wall, counter: counter, cact: cact})
+	rec := insRec{mid: st.Mid, wall: wall, counter: counter, cact: cact}
+	s.finishMutation(c, st, first, &rec)
 }
 
 // newRun appends op's content to actor c's arena and allocates its ids.
@@ -138,6 +158,13 @@ func (s *Sequence) newRun(c uint32, op *SpliceOp) (seqRun, bool) {
 	var aoff uint32
 	if s.kind == SeqText {
 		aoff = uint32(len(a.text))
+		if cap(a.text)-len(a.text) < len(op.Text) {
+			// Double: append's gentler growth for large slices allocates several
+			// times the final arena over a long session.
+			nt := make([]rune, len(a.text), max(2*cap(a.text), len(a.text)+len(op.Text), 16))
+			copy(nt, a.text)
+			a.text = nt
+		}
 		for _, r := range op.Text {
 			a.text = append(a.text, r)
 		}
@@ -162,22 +189,39 @@ func (s *Sequence) newRun(c uint32, op *SpliceOp) (seqRun, bool) {
 
 // finishMutation records the history of mutation st, which inserted actor c's items
 // from first on (if any), and the clock bounds.
-func (s *Sequence) finishMutation(c uint32, st Stamp, first uint32, rec insRec) {
+func (s *Sequence) finishMutation(c uint32, st *Stamp, first uint32, rec *insRec) {
 	a := &s.actors[c]
 	a.seen = max(a.seen, st.Mid)
 	if a.next == first {
 		return
 	}
 	rec.seq = first
-	a.ins.Append(rec)
+	a.ins.Append(*rec)
 	if !s.items {
 		s.items, s.maxClk, s.minClk = true, st.Clock, st.Clock
 		return
 	}
 	if s.maxClk.Less(st.Clock) {
-		s.maxClk = st.Clock
+		setClock(&s.maxClk, st.Clock)
 	}
 	if st.Clock.Less(s.minClk) {
-		s.minClk = st.Clock
+		setClock(&s.minClk, st.Clock)
 	}
+}
+
+// setClock sets *dst to h without rewriting the actor string when it is unchanged.
+func setClock(dst *HLC, h HLC) {
+	if dst.Actor != h.Actor {
+		dst.Actor = h.Actor
+	}
+	dst.Wall, dst.Counter = h.Wall, h.Counter
+}
+
+// lookup returns the index of actor name, if interned.
+func (s *Sequence) lookup(name string) (uint32, bool) {
+	if i := s.last; int(i) < len(s.actors) && s.actors[i].name == name {
+		return i, true
+	}
+	i, ok := s.byName[name]
+	return i, ok
 }
