@@ -325,6 +325,9 @@ func (p *parser) delim(stack *[]byte, d json.Delim) bool {
 }
 
 func compactJSON(raw json.RawMessage) (json.RawMessage, error) {
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] != '{' && t[0] != '[' && json.Valid(t) {
+		return t, nil // a scalar has no insignificant whitespace inside
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {
 		return nil, err

@@ -24,6 +24,8 @@ type Schema struct {
 	// Types maps typed paths to their type names ("counter", "set", "text", "list").
 	Types    map[string]string
 	compiled *jsonschema.Schema
+	// anyObject: the schema accepts every object, as every document is one.
+	anyObject bool
 }
 
 // Violation says which rule a document breaks where.
@@ -55,7 +57,7 @@ func Compile(raw json.RawMessage, fields crdt.Fields) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema does not compile: %w", err)
 	}
-	s := &Schema{Raw: raw, Types: map[string]string{}, compiled: compiled}
+	s := &Schema{Raw: raw, Types: map[string]string{}, compiled: compiled, anyObject: acceptsAnyObject(raw)}
 	for p, t := range fields {
 		s.Types[p] = t.String()
 	}
@@ -81,8 +83,21 @@ func version(raw json.RawMessage, types map[string]string) string {
 	return "s1." + hex.EncodeToString(h.Sum(nil))[:16]
 }
 
+// acceptsAnyObject reports whether raw is {} or {"type":"object"} (the default), so
+// validating a document, which is always an object, can be skipped.
+func acceptsAnyObject(raw json.RawMessage) bool {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	return len(m) == 0 || (len(m) == 1 && m["type"] == "object")
+}
+
 // Validate checks a materialised document; nil means it conforms.
 func (s *Schema) Validate(doc []byte) *Violation {
+	if s.anyObject {
+		return nil
+	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
 		return &Violation{Message: "document is not JSON: " + err.Error()}
