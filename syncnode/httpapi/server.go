@@ -87,6 +87,7 @@ func (a *API) routes() {
 	a.route("GET /v1/collections/{collection}/pull", a.handle(auth.Read, a.pull))
 	a.route("GET /v1/collections/{collection}/schema", a.handle(auth.Read, a.schema))
 	a.route("GET /v1/stream", a.stream)
+	a.rxdbRoutes()
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /readyz", a.readyz)
 	if a.cfg.Metrics != nil {

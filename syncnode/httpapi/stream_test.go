@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/syncnode/store"
 )
 
 // sseEvent is one Server-Sent Event as a client sees it.
@@ -78,60 +79,66 @@ func next(t *testing.T, events <-chan sseEvent) (sseEvent, protocol.StreamChange
 }
 
 func TestStreamDeliversLiveChangesAndResumes(t *testing.T) {
-	n := newTestNode(t, openStore(t))
-	n.push("c1", `{"mutations":[{"id":"a","mid":1,"set":{"x":1}}]}`)
-	events := n.openStream(t, "collections=orders", "")
-	ev, sc := next(t, events) // the backlog first
-	if ev.event != "change" || sc.Collection != "orders" || len(sc.Changes) != 1 || sc.Changes[0].ID != "a" {
-		t.Fatalf("backlog event %+v %+v", ev, sc)
-	}
-	n.push("c1", `{"mutations":[{"id":"b","mid":2,"set":{"x":2}}]}`)
-	ev2, sc2 := next(t, events) // then live, without any pull
-	if sc2.Changes[0].ID != "b" || string(sc2.Changes[0].Doc) != `{"id":"b","x":2}` {
-		t.Fatalf("live event %+v", sc2)
-	}
-	n.push("c1", `{"mutations":[{"id":"c","mid":3,"set":{"x":3}}]}`)
-	resumed := n.openStream(t, "collections=orders", ev2.id) // resume after b
-	_, sc3 := next(t, resumed)
-	if len(sc3.Changes) != 1 || sc3.Changes[0].ID != "c" {
-		t.Fatalf("resumed stream sent %+v, want only c", sc3.Changes)
-	}
-	_ = ev
+	eachStore(t, func(t *testing.T, st store.Store) {
+		n := newTestNode(t, st)
+		n.push("c1", `{"mutations":[{"id":"a","mid":1,"set":{"x":1}}]}`)
+		events := n.openStream(t, "collections=orders", "")
+		ev, sc := next(t, events) // the backlog first
+		if ev.event != "change" || sc.Collection != "orders" || len(sc.Changes) != 1 || sc.Changes[0].ID != "a" {
+			t.Fatalf("backlog event %+v %+v", ev, sc)
+		}
+		n.push("c1", `{"mutations":[{"id":"b","mid":2,"set":{"x":2}}]}`)
+		ev2, sc2 := next(t, events) // then live, without any pull
+		if sc2.Changes[0].ID != "b" || string(sc2.Changes[0].Doc) != `{"id":"b","x":2}` {
+			t.Fatalf("live event %+v", sc2)
+		}
+		n.push("c1", `{"mutations":[{"id":"c","mid":3,"set":{"x":3}}]}`)
+		resumed := n.openStream(t, "collections=orders", ev2.id) // resume after b
+		_, sc3 := next(t, resumed)
+		if len(sc3.Changes) != 1 || sc3.Changes[0].ID != "c" {
+			t.Fatalf("resumed stream sent %+v, want only c", sc3.Changes)
+		}
+		_ = ev
+	})
 }
 
 func TestStreamFromPullCheckpointHasNoGap(t *testing.T) {
-	n := newTestNode(t, openStore(t))
-	n.push("c1", `{"mutations":[{"id":"a","mid":1,"set":{"x":1}}]}`)
-	var page protocol.PullResponse
-	n.do("GET", "/v1/collections/orders/pull", "", "", &page)
-	n.push("c1", `{"mutations":[{"id":"b","mid":2,"set":{"x":2}}]}`) // between pull and stream
-	events := n.openStream(t, "collections=orders&checkpoint="+page.Checkpoint, "")
-	_, sc := next(t, events)
-	if len(sc.Changes) != 1 || sc.Changes[0].ID != "b" {
-		t.Fatalf("stream from checkpoint sent %+v, want b", sc.Changes)
-	}
+	eachStore(t, func(t *testing.T, st store.Store) {
+		n := newTestNode(t, st)
+		n.push("c1", `{"mutations":[{"id":"a","mid":1,"set":{"x":1}}]}`)
+		var page protocol.PullResponse
+		n.do("GET", "/v1/collections/orders/pull", "", "", &page)
+		n.push("c1", `{"mutations":[{"id":"b","mid":2,"set":{"x":2}}]}`) // between pull and stream
+		events := n.openStream(t, "collections=orders&checkpoint="+page.Checkpoint, "")
+		_, sc := next(t, events)
+		if len(sc.Changes) != 1 || sc.Changes[0].ID != "b" {
+			t.Fatalf("stream from checkpoint sent %+v, want b", sc.Changes)
+		}
+	})
 }
 
 func TestStreamRefusesBadRequests(t *testing.T) {
-	n := newTestNode(t, openStore(t))
-	for q, want := range map[string]int{
-		"":                                 400,
-		"collections=nope":                 404,
-		"collections=orders&checkpoint=zz": 400,
-	} {
-		var eb protocol.ErrorBody
-		if s := n.do("GET", "/v1/stream?"+q, "", "", &eb); s != want || eb.Error.Code == "" {
-			t.Errorf("stream?%s: %d %+v, want %d", q, s, eb, want)
+	eachStore(t, func(t *testing.T, st store.Store) {
+		n := newTestNode(t, st)
+		for q, want := range map[string]int{
+			"":                                 400,
+			"collections=nope":                 404,
+			"collections=orders&checkpoint=zz": 400,
+		} {
+			var eb protocol.ErrorBody
+			if s := n.do("GET", "/v1/stream?"+q, "", "", &eb); s != want || eb.Error.Code == "" {
+				t.Errorf("stream?%s: %d %+v, want %d", q, s, eb, want)
+			}
 		}
-	}
-	req, _ := http.NewRequest("GET", n.srv.URL+"/v1/stream?collections=orders", nil)
-	req.Header.Set("Last-Event-ID", "garbage")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 400 {
-		t.Errorf("bad Last-Event-ID: %d", resp.StatusCode)
-	}
+		req, _ := http.NewRequest("GET", n.srv.URL+"/v1/stream?collections=orders", nil)
+		req.Header.Set("Last-Event-ID", "garbage")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("bad Last-Event-ID: %d", resp.StatusCode)
+		}
+	})
 }

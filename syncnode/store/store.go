@@ -62,8 +62,10 @@ type Store interface {
 	Get(ctx context.Context, collection string, ids []string) (map[string]Record, error)
 	// Commit writes the batch durably (per the configured write concern) before it
 	// returns. Writes for distinct ids are independent: each commits or conflicts.
+	// An id may appear only once per batch.
 	Commit(ctx context.Context, collection string, writes []Write) (CommitResult, error)
-	// Changes returns records committed after checkpoint `after` (0: from the start).
+	// Changes returns records committed after checkpoint `after` (0: from the start),
+	// at most limit of them (limit <= 0: the store's default page size).
 	Changes(ctx context.Context, collection string, after uint64, limit int) (Page, error)
 	// Ping checks that the store is reachable (readiness).
 	Ping(ctx context.Context) error
@@ -71,6 +73,10 @@ type Store interface {
 	Close(ctx context.Context) error
 }
 
-// ErrUnavailable wraps errors where the store could not be reached; nothing of the
-// failing call was written, and the caller may retry (HTTP 503).
+// ErrUnavailable wraps errors where the store could not be reached or did not answer
+// in time; the caller may retry (HTTP 503). A failing Get, Changes or Ping changed
+// no document's content. A failing Commit may have applied some of its writes before the failure:
+// whichever stay applied reach the change feed like any other, the others can no
+// longer apply, and a retry (re-read, re-merge, Commit) is safe because merging is
+// idempotent.
 var ErrUnavailable = errors.New("store unavailable")

@@ -92,6 +92,3 @@ func (d *decoder) bytes() []byte {
 
 // seqKey is the feed index key of seq: big-endian, so keys sort by seq.
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
-
-// keySeq reads a seqKey.
-func keySeq(k []byte) uint64 { return binary.BigEndian.Uint64(k) }

@@ -67,10 +67,11 @@ func TestGroupCommitSharesTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(context.Background())
-	release := make(chan struct{})
+	entered, release := make(chan struct{}), make(chan struct{})
 	var sizes []int
 	s.groupHook = func(n int) {
 		if len(sizes) == 0 {
+			close(entered)
 			<-release
 		}
 		sizes = append(sizes, n)
@@ -85,14 +86,12 @@ func TestGroupCommitSharesTransaction(t *testing.T) {
 	}
 	wg.Add(1)
 	go commit("first")
-	for len(s.reqs) != 0 { // the loop has taken "first" and waits on release
-		runtime.Gosched()
-	}
+	<-entered // the loop has taken "first" alone and waits on release
 	for i := range queued {
 		wg.Add(1)
 		go commit(fmt.Sprint("q", i))
 	}
-	for len(s.reqs) != queued {
+	for len(s.reqs) != queued { // the loop is held, so the queue only grows
 		runtime.Gosched()
 	}
 	close(release)

@@ -1,0 +1,100 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/lattice-sync/lattice/syncnode/store"
+)
+
+// Benchmarks: Commit throughput (batches of 100 new small documents; single
+// documents from one goroutine; single documents from 32 goroutines, where group
+// commit shares fsyncs) and Changes catch-up. Run with
+//
+//	go test -run '^$' -bench . ./syncnode/store/embedded/
+
+func benchWrites(prefix string, n int) []store.Write {
+	ws := make([]store.Write, n)
+	for i := range ws {
+		id := fmt.Sprintf("%s-%d", prefix, i)
+		ws[i] = store.Write{Record: store.Record{ID: id, State: make([]byte, 64),
+			Doc: []byte(`{"title":"a small document","n":1}`), Version: "a1"}}
+	}
+	return ws
+}
+
+func openBench(b *testing.B) *Store {
+	s, err := Open(filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+func benchCommit(b *testing.B, batch int) {
+	s := openBench(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		res, err := s.Commit(ctx, "bench", benchWrites(fmt.Sprint("b", i), batch))
+		if err != nil || len(res.Committed) != batch {
+			b.Fatalf("commit: %v (%d committed)", err, len(res.Committed))
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "docs/s")
+}
+
+func BenchmarkCommitBatch100(b *testing.B) { benchCommit(b, 100) }
+func BenchmarkCommitSingle(b *testing.B)   { benchCommit(b, 1) }
+
+// BenchmarkCommitSingleConcurrent commits single documents from 32 goroutines.
+func BenchmarkCommitSingleConcurrent(b *testing.B) {
+	s := openBench(b)
+	var n atomic.Int64
+	b.SetParallelism(16) // 16 x GOMAXPROCS goroutines
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprint("p", n.Add(1))
+			if _, err := s.Commit(context.Background(), "bench", benchWrites(id, 1)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkChangesCatchUp reads a feed of 20,000 documents in pages of 1,000.
+func BenchmarkChangesCatchUp(b *testing.B) {
+	const total = 20000
+	s := openBench(b)
+	ctx := context.Background()
+	for i := range total / 1000 {
+		if _, err := s.Commit(ctx, "bench", benchWrites(fmt.Sprint("c", i), 1000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		n, cp := 0, uint64(0)
+		for {
+			p, err := s.Changes(ctx, "bench", cp, 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, cp = n+len(p.Records), p.Next
+			if !p.HasMore {
+				break
+			}
+		}
+		if n != total {
+			b.Fatalf("caught up %d documents, want %d", n, total)
+		}
+	}
+	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "docs/s")
+}

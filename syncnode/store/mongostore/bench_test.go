@@ -1,0 +1,130 @@
+package mongostore
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lattice-sync/lattice/syncnode/store"
+	"github.com/lattice-sync/lattice/syncnode/store/ferrettest"
+)
+
+// Benchmarks: Commit throughput (batches of 100 new small documents, and single
+// documents), Changes catch-up, and the raw driver's unordered bulk insert of the
+// same documents on the same server as a yardstick. Run with
+//
+//	go test -run '^$' -bench . -benchtime 20x ./syncnode/store/mongostore/
+//
+// (FerretDB in-process unless LATTICE_TEST_MONGODB_URI points at a MongoDB).
+
+func benchWrites(prefix string, n int) []store.Write {
+	ws := make([]store.Write, n)
+	for i := range ws {
+		id := fmt.Sprintf("%s-%d", prefix, i)
+		ws[i] = store.Write{Record: store.Record{ID: id, State: make([]byte, 64),
+			Doc: []byte(`{"title":"a small document","n":1}`), Version: "a1"}}
+	}
+	return ws
+}
+
+func benchCommit(b *testing.B, batch int) {
+	s := openOn(b, ferrettest.Start(b), Config{})
+	defer s.Close(context.Background())
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		res, err := s.Commit(ctx, "bench", benchWrites(fmt.Sprint("b", i), batch))
+		if err != nil || len(res.Committed) != batch {
+			b.Fatalf("commit: %v (%d committed)", err, len(res.Committed))
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "docs/s")
+}
+
+func BenchmarkCommitBatch100(b *testing.B) { benchCommit(b, 100) }
+func BenchmarkCommitSingle(b *testing.B)   { benchCommit(b, 1) }
+
+// BenchmarkRawBulkInsert100 is the yardstick: the driver's unordered bulk write of
+// 100 inserts of the same documents, with the same write concern.
+func BenchmarkRawBulkInsert100(b *testing.B) {
+	s := openOn(b, ferrettest.Start(b), Config{})
+	defer s.Close(context.Background())
+	coll := s.db.Collection("raw")
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		models := make([]mongo.WriteModel, 0, 100)
+		for j, w := range benchWrites(fmt.Sprint("b", i), 100) {
+			doc := docFields(w, int64(i*100+j+1), 1, time.Now(), true)
+			models = append(models, mongo.NewInsertOneModel().SetDocument(doc))
+		}
+		if _, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkChangesCatchUp reads a feed of 2,000 documents from the start in pages of
+// 1,000.
+func BenchmarkChangesCatchUp(b *testing.B) {
+	const total = 2000
+	s := openOn(b, ferrettest.Start(b), Config{})
+	defer s.Close(context.Background())
+	ctx := context.Background()
+	for i := range total / 500 {
+		if _, err := s.Commit(ctx, "bench", benchWrites(fmt.Sprint("c", i), 500)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		n, cp := 0, uint64(0)
+		for {
+			p, err := s.Changes(ctx, "bench", cp, 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, cp = n+len(p.Records), p.Next
+			if !p.HasMore {
+				break
+			}
+		}
+		if n != total {
+			b.Fatalf("caught up %d documents, want %d", n, total)
+		}
+	}
+	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkRawFind is the yardstick for catch-up: the driver's sorted find of the
+// same documents, without the watermark read.
+func BenchmarkRawFind(b *testing.B) {
+	const total = 2000
+	s := openOn(b, ferrettest.Start(b), Config{})
+	defer s.Close(context.Background())
+	ctx := context.Background()
+	for i := range total / 500 {
+		if _, err := s.Commit(ctx, "bench", benchWrites(fmt.Sprint("c", i), 500)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	coll := s.feedDB.Collection("docs.bench")
+	b.ResetTimer()
+	for range b.N {
+		cur, err := coll.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var docs []docBSON
+		if err := cur.All(ctx, &docs); err != nil || len(docs) != total {
+			b.Fatalf("find: %v (%d documents)", err, len(docs))
+		}
+	}
+	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "docs/s")
+}

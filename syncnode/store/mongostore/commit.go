@@ -1,0 +1,247 @@
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lattice-sync/lattice/syncnode/store"
+	"github.com/lattice-sync/lattice/syncnode/store/internal/check"
+)
+
+// maxChunk bounds the writes under one allocation (the pending entry lists its ids
+// in the sequencer document, which must stay small). A variable for tests.
+var maxChunk = 500
+
+// cleanupTimeout bounds the release or self-abandonment a commit does after its
+// caller's context may have ended.
+const cleanupTimeout = 30 * time.Second
+
+// Commit allocates seqs for the batch, writes each document with compare-and-swap on
+// its rev, and releases the allocation. Batches above 500 writes are committed in
+// chunks of 500, each with its own allocation.
+//
+// When Commit returns an error after writing began (the server became unreachable),
+// some writes may have been applied. The allocation is then abandoned on the spot
+// (or, if that fails too, by a reader after the lease), which delivers any write that
+// landed and fences any still in flight; a retry by the caller (re-read, re-merge) is
+// safe because merging is idempotent.
+func (s *Store) Commit(ctx context.Context, collection string, writes []store.Write) (store.CommitResult, error) {
+	if err := check.Collection(collection); err != nil {
+		return store.CommitResult{}, err
+	}
+	if err := check.Writes(writes); err != nil {
+		return store.CommitResult{}, err
+	}
+	out := store.CommitResult{Committed: make(map[string]store.Record, len(writes))}
+	if len(writes) == 0 {
+		return out, nil
+	}
+	if err := s.ensureIndexes(ctx, collection); err != nil {
+		return store.CommitResult{}, err
+	}
+	for start := 0; start < len(writes); start += maxChunk {
+		res, err := s.commitChunk(ctx, collection, writes[start:min(start+maxChunk, len(writes))])
+		if err != nil {
+			return store.CommitResult{}, err
+		}
+		for id, r := range res.Committed {
+			out.Committed[id] = r
+		}
+		out.Conflicts = append(out.Conflicts, res.Conflicts...)
+	}
+	return out, nil
+}
+
+// commitChunk is the three steps of one allocation: allocate, write, release.
+func (s *Store) commitChunk(ctx context.Context, collection string, writes []store.Write) (store.CommitResult, error) {
+	ids := make([]string, len(writes))
+	for i, w := range writes {
+		ids[i] = w.Record.ID
+	}
+	first, at, err := s.allocate(ctx, collection, ids)
+	if err != nil {
+		return store.CommitResult{}, err
+	}
+	if h := s.hooks.afterAlloc; h != nil {
+		if err := h(collection, first, ids); err != nil {
+			return store.CommitResult{}, err
+		}
+	}
+	res, err := s.writeDocs(ctx, collection, first, at, writes)
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if err != nil {
+		// Some writes may still land: fence them now rather than after the lease.
+		_ = s.abandon(cleanup, collection, pending{first: first, pendingEntry: pendingEntry{IDs: ids}}, first+int64(len(ids))-1)
+		return store.CommitResult{}, err
+	}
+	if h := s.hooks.beforeRelease; h != nil {
+		if err := h(collection, first, ids); err != nil {
+			return store.CommitResult{}, err
+		}
+	}
+	// The writes are durable whatever happens now. If the release fails, a reader
+	// abandons the entry after the lease, and the writes, at their seqs, reach the
+	// feed then. If the entry is already gone, an abandoner fenced our documents
+	// first; each write that succeeded landed before that, while the entry was
+	// still pending, so it is delivered too (docs/change-feed.md, "Late writers").
+	_, _ = s.release(cleanup, collection, first)
+	return res, nil
+}
+
+// writeDocs writes the batch, document i with seq first+i: new documents (ExpectRev
+// 0) by insert, the others by update filtered on {_id, rev: ExpectRev}. Inserts that
+// hit an existing _id get one more chance if the document is a fence older than their
+// seq (see recover.go). Each write either commits or is reported as a conflict.
+// Documents record now, the allocation's time, in "at" (for diagnostics only).
+func (s *Store) writeDocs(ctx context.Context, collection string, first int64, now time.Time, writes []store.Write) (store.CommitResult, error) {
+	var inserts []any
+	var insertIdx, updateIdx []int
+	for i, w := range writes {
+		if w.ExpectRev == 0 {
+			inserts = append(inserts, docFields(w, first+int64(i), 1, now, true))
+			insertIdx = append(insertIdx, i)
+		} else {
+			updateIdx = append(updateIdx, i)
+		}
+	}
+	taken, err := s.insertDocs(ctx, collection, inserts, insertIdx)
+	if err != nil {
+		return store.CommitResult{}, err
+	}
+	updateIdx = append(updateIdx, taken...) // fence takeovers are updates too
+	ok, err := s.updateDocs(ctx, collection, first, writes, updateIdx, now)
+	if err != nil {
+		return store.CommitResult{}, err
+	}
+	res := store.CommitResult{Committed: make(map[string]store.Record, len(writes))}
+	for i, w := range writes {
+		if ok[i] || (w.ExpectRev == 0 && !contains(taken, i)) {
+			res.Committed[w.Record.ID] = check.Committed(w, uint64(first+int64(i)), w.ExpectRev+1)
+		} else {
+			res.Conflicts = append(res.Conflicts, w.Record.ID)
+		}
+	}
+	return res, nil
+}
+
+func contains(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// docFields is the stored form of w with the given seq and rev; with withID it
+// includes _id (for inserts).
+func docFields(w store.Write, seq, rev int64, at time.Time, withID bool) bson.D {
+	r := check.Committed(w, 0, 0)
+	d := make(bson.D, 0, 8)
+	if withID {
+		d = append(d, bson.E{Key: "_id", Value: r.ID})
+	}
+	return append(d,
+		bson.E{Key: "rev", Value: rev}, bson.E{Key: "seq", Value: seq},
+		bson.E{Key: "ver", Value: r.Version}, bson.E{Key: "del", Value: r.Deleted},
+		bson.E{Key: "state", Value: r.State}, bson.E{Key: "json", Value: r.Doc},
+		bson.E{Key: "at", Value: at})
+}
+
+// insertDocs inserts docs (unordered) and returns the batch indexes (from idx) of
+// those whose _id already existed. Any other failure is returned as an error.
+func (s *Store) insertDocs(ctx context.Context, collection string, docs []any, idx []int) ([]int, error) {
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	_, err := s.docs(collection).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return nil, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, mapErr("insert into "+collection, err)
+	}
+	var dup []int
+	for _, we := range bwe.WriteErrors {
+		if !mongo.IsDuplicateKeyError(we) || we.Index < 0 || we.Index >= len(idx) {
+			return nil, mapErr("insert into "+collection, err)
+		}
+		dup = append(dup, idx[we.Index])
+	}
+	return dup, nil
+}
+
+// updateDocs runs the compare-and-swap updates for the writes at idx (unordered)
+// and reports which matched. When fewer matched than were sent, it reads the
+// documents back: a write matched exactly if its document now carries its seq, as
+// no one else ever writes that seq.
+func (s *Store) updateDocs(ctx context.Context, collection string, first int64, writes []store.Write, idx []int, now time.Time) (map[int]bool, error) {
+	ok := make(map[int]bool, len(idx))
+	if len(idx) == 0 {
+		return ok, nil
+	}
+	models := make([]mongo.WriteModel, len(idx))
+	for j, i := range idx {
+		models[j] = casModel(writes[i], first+int64(i), now)
+	}
+	res, err := s.docs(collection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		return nil, mapErr("update in "+collection, err)
+	}
+	if res.MatchedCount == int64(len(idx)) {
+		for _, i := range idx {
+			ok[i] = true
+		}
+		return ok, nil
+	}
+	seqs, err := s.readSeqs(ctx, collection, writes, idx)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range idx {
+		ok[i] = seqs[writes[i].Record.ID] == first+int64(i)
+	}
+	return ok, nil
+}
+
+// casModel is the conditional update of w to seq: on its ExpectRev, or for a new
+// document on a fence placed before seq was allocated.
+func casModel(w store.Write, seq int64, now time.Time) mongo.WriteModel {
+	filter := bson.D{{Key: "_id", Value: w.Record.ID}, {Key: "rev", Value: w.ExpectRev}}
+	update := bson.D{{Key: "$set", Value: docFields(w, seq, w.ExpectRev+1, now, false)}}
+	if w.ExpectRev == 0 {
+		filter = append(filter, bson.E{Key: "fence", Value: bson.D{{Key: "$lt", Value: seq}}})
+		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "fence", Value: ""}}})
+	}
+	return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update)
+}
+
+// readSeqs returns the current seq of the documents of writes at idx.
+func (s *Store) readSeqs(ctx context.Context, collection string, writes []store.Write, idx []int) (map[string]int64, error) {
+	ids := make([]string, len(idx))
+	for j, i := range idx {
+		ids[j] = writes[i].Record.ID
+	}
+	cur, err := s.docs(collection).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+		options.Find().SetProjection(bson.D{{Key: "seq", Value: 1}}))
+	if err != nil {
+		return nil, mapErr(fmt.Sprintf("read back %d writes in %s", len(ids), collection), err)
+	}
+	var docs []docBSON
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mapErr(fmt.Sprintf("read back %d writes in %s", len(ids), collection), err)
+	}
+	out := make(map[string]int64, len(docs))
+	for _, d := range docs {
+		out[d.ID] = d.Seq
+	}
+	return out, nil
+}

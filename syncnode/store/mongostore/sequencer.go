@@ -1,0 +1,140 @@
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// sequencerDoc is the per-collection sequencer: last is the highest seq ever
+// allocated; pending holds every allocation not yet released, keyed by pendingKey.
+type sequencerDoc struct {
+	ID      string                  `bson:"_id"`
+	Last    int64                   `bson:"last"`
+	Pending map[string]pendingEntry `bson:"pending"`
+}
+
+// pendingEntry is one allocation in flight: seqs first..first+len(IDs)-1 go to IDs in
+// order. The first seq is in its key, written at the moment the range is allocated.
+type pendingEntry struct {
+	IDs  []string  `bson:"ids"`
+	Node string    `bson:"node"`
+	At   time.Time `bson:"at"`
+}
+
+// pending is a decoded pending entry with its first seq.
+type pending struct {
+	first int64
+	pendingEntry
+}
+
+// pendingKey is the field name of the entry whose range starts at first.
+func pendingKey(first int64) string { return "s" + strconv.FormatInt(first, 10) }
+
+// parsePendingKey reverses pendingKey.
+func parsePendingKey(k string) (int64, error) {
+	v, err := strconv.ParseInt(strings.TrimPrefix(k, "s"), 10, 64)
+	if err != nil || !strings.HasPrefix(k, "s") || v <= 0 {
+		return 0, fmt.Errorf("mongostore: bad pending key %q in the sequencer", k)
+	}
+	return v, nil
+}
+
+// allocate reserves len(ids) consecutive seqs for ids and returns the first. In the
+// same atomic update that advances last, it records the range as pending, so a seq
+// is never allocated without being visible as pending. The update is a
+// compare-and-swap on last; one allocation per collection runs at a time in this
+// process, so only other processes can make it retry.
+//
+// It also returns the allocation's time, which the documents record in "at".
+func (s *Store) allocate(ctx context.Context, collection string, ids []string) (int64, time.Time, error) {
+	cs := s.coll(collection)
+	cs.allocMu.Lock()
+	defer cs.allocMu.Unlock()
+	entry := pendingEntry{IDs: ids, Node: s.node, At: s.now().Truncate(time.Millisecond)}
+	for {
+		first := cs.last + 1
+		filter := bson.D{{Key: "_id", Value: collection}, {Key: "last", Value: cs.last}}
+		update := bson.D{{Key: "$set", Value: bson.D{
+			{Key: "last", Value: cs.last + int64(len(ids))},
+			{Key: "pending." + pendingKey(first), Value: entry},
+		}}}
+		res, err := s.sequencer().UpdateOne(ctx, filter, update)
+		if err != nil {
+			return 0, entry.At, mapErr("allocate seqs in "+collection, err)
+		}
+		if res.MatchedCount == 1 {
+			cs.last += int64(len(ids))
+			return first, entry.At, nil
+		}
+		if cs.last, err = s.readLast(ctx, collection); err != nil {
+			return 0, entry.At, err
+		}
+	}
+}
+
+// readLast reads the sequencer's last allocated seq, creating the sequencer if needed.
+func (s *Store) readLast(ctx context.Context, collection string) (int64, error) {
+	var doc sequencerDoc
+	err := s.sequencer().FindOne(ctx, bson.D{{Key: "_id", Value: collection}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		init := bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "last", Value: int64(0)}, {Key: "pending", Value: bson.D{}}}}}
+		_, err = s.sequencer().UpdateOne(ctx, bson.D{{Key: "_id", Value: collection}}, init, options.UpdateOne().SetUpsert(true))
+		if mongo.IsDuplicateKeyError(err) {
+			err = nil // another process created it at the same moment
+		}
+		return 0, mapErr("create the sequencer of "+collection, err)
+	}
+	if err != nil {
+		return 0, mapErr("read the sequencer of "+collection, err)
+	}
+	return doc.Last, nil
+}
+
+// release removes the pending entry starting at first. It reports false when the
+// entry was already gone: someone abandoned it (and so has re-stamped or fenced each
+// of its documents first, see recover.go).
+func (s *Store) release(ctx context.Context, collection string, first int64) (bool, error) {
+	key := "pending." + pendingKey(first)
+	filter := bson.D{{Key: "_id", Value: collection}, {Key: key, Value: bson.D{{Key: "$exists", Value: true}}}}
+	update := bson.D{{Key: "$unset", Value: bson.D{{Key: key, Value: ""}}}}
+	res, err := s.sequencer().UpdateOne(ctx, filter, update)
+	if err != nil {
+		return false, mapErr(fmt.Sprintf("release seq %d in %s", first, collection), err)
+	}
+	return res.MatchedCount == 1, nil
+}
+
+// watermark reads the sequencer once and returns W: every seq <= W is settled (its
+// write happened and is visible, or will never happen), the pending entries older
+// than the lease, and the last allocated seq. See docs/change-feed.md.
+func (s *Store) watermark(ctx context.Context, collection string) (w int64, stale []pending, last int64, err error) {
+	var doc sequencerDoc
+	err = s.feedDB.Collection(sequencerCollection).FindOne(ctx, bson.D{{Key: "_id", Value: collection}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil, 0, nil
+	}
+	if err != nil {
+		return 0, nil, 0, mapErr("read the watermark of "+collection, err)
+	}
+	w = doc.Last
+	deadline := s.now().Add(-s.lease)
+	for k, e := range doc.Pending {
+		first, err := parsePendingKey(k)
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		w = min(w, first-1)
+		if e.At.Before(deadline) {
+			stale = append(stale, pending{first: first, pendingEntry: e})
+		}
+	}
+	return w, stale, doc.Last, nil
+}
