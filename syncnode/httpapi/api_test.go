@@ -86,16 +86,7 @@ func (n *testNode) do(method, path, client, body string, out any) int {
 
 func (n *testNode) push(client, body string) (int, protocol.PushResponse, protocol.ErrorBody) {
 	n.t.Helper()
-	var raw json.RawMessage
-	status := n.do("POST", "/v1/collections/orders/push", client, body, &raw)
-	var ok protocol.PushResponse
-	var bad protocol.ErrorBody
-	if status == 200 {
-		_ = json.Unmarshal(raw, &ok)
-	} else {
-		_ = json.Unmarshal(raw, &bad)
-	}
-	return status, ok, bad
+	return n.pushTo("orders", client, body)
 }
 
 func (n *testNode) pullAll(coll string) []protocol.Change {
