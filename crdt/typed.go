@@ -56,7 +56,7 @@ func (c *counter) merge(o *counter) {
 
 // prune drops entries hidden by floor or folded into the base.
 func (c *counter) prune(floor HLC) {
-	if hidden(c.baseClock, floor) && !c.baseClock.IsZero() {
+	if hidden(c.baseClock, floor) {
 		c.base, c.baseClock = 0, HLC{}
 	}
 	floor = MaxHLC(floor, c.baseClock)
