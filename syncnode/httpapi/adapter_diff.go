@@ -20,6 +20,12 @@ import (
 // edited (the base of a text splice and of the retry check). It is never stored.
 const VersionField = "latticeVersion"
 
+// BaseField is the field in which the SignalDB and WatermelonDB adapters serve the
+// typed (text, list, set, counter) paths' values as a JSON string: those libraries
+// send no base document, so the glue keeps this one and the adapter diffs the edited
+// value against it. A JSON string so that it fits a WatermelonDB column.
+const BaseField = "latticeBase"
+
 // object is a decoded JSON object (numbers kept as json.Number).
 type object = map[string]any
 
@@ -35,6 +41,11 @@ type adapterEdit struct {
 	baseVersion string
 	// only, when not nil, limits the edit to these paths (and what lies below them).
 	only []string
+	// baseIsCurrent: the library sends no base document; last-writer-wins paths are
+	// compared with the current state and typed paths with typedBase.
+	baseIsCurrent bool
+	// typedBase holds the typed paths' values as last served (BaseField).
+	typedBase object
 }
 
 // current is a document as stored, for the diff.
@@ -100,6 +111,7 @@ func (a *API) pushEdits(ctx context.Context, coll merge.Collection, client strin
 		return err
 	}
 	now := uint64(time.Now().UnixMicro())
+	last := map[string]uint64{} // the mid given to each document in this push
 	var ms []protocol.Mutation
 	for _, e := range edits {
 		m, ok, err := mutationFor(coll.Fields, client, e, cur[e.id])
@@ -107,9 +119,11 @@ func (a *API) pushEdits(ctx context.Context, coll merge.Collection, client strin
 			return err
 		}
 		if ok {
-			// mid: above every mid of this client in the document, so the engine never
-			// mistakes it for a retry; see docs/clients/README.md.
-			m.Mid = max(cur[e.id].vv[client]+1, now)
+			// mid: above every mid of this client in the document (and above the one
+			// of an earlier row of this push for it), so the engine never mistakes it
+			// for a retry; see docs/clients/README.md.
+			m.Mid = max(cur[e.id].vv[client]+1, now, last[e.id]+1)
+			last[e.id] = m.Mid
 			ms = append(ms, m)
 		}
 	}
@@ -128,6 +142,9 @@ func mutationFor(fields crdt.Fields, client string, e adapterEdit, cur current) 
 		return m, m.Delete, nil
 	}
 	base := e.base
+	if e.baseIsCurrent {
+		base = cur.doc
+	}
 	if base == nil || !cur.exists || cur.deleted {
 		base = object{} // new, re-created or revived: every field is the client's
 	}
@@ -137,6 +154,12 @@ func mutationFor(fields crdt.Fields, client string, e adapterEdit, cur current) 
 	}
 	d := differ{fields: fields, m: &m, cur: cur, only: e.only, baseVersion: e.baseVersion,
 		retried: cur.vv[client] > baseVV[client] && e.baseVersion != ""}
+	if e.baseIsCurrent {
+		d.typedBase = e.typedBase
+		if d.typedBase == nil || !cur.exists || cur.deleted {
+			d.typedBase = object{}
+		}
+	}
 	d.object("", base, e.next, cur.doc)
 	if d.err != nil {
 		return m, false, d.err
@@ -155,8 +178,10 @@ type differ struct {
 	// retried: the document holds a mutation of this client newer than the base, so
 	// the client's edit of base was applied already (this is a retry).
 	retried bool
-	n       int
-	err     error
+	// typedBase, when not nil, replaces base for typed paths.
+	typedBase object
+	n         int
+	err       error
 }
 
 func join(prefix, key string) string {
@@ -168,7 +193,7 @@ func join(prefix, key string) string {
 
 // skipKey reports top-level keys that are not document content.
 func skipKey(prefix, key string) bool {
-	return prefix == "" && (key == "id" || key == VersionField || strings.HasPrefix(key, "_"))
+	return prefix == "" && (key == "id" || key == VersionField || key == BaseField || strings.HasPrefix(key, "_"))
 }
 
 func (d *differ) wanted(path string) bool {
@@ -205,6 +230,9 @@ func (d *differ) object(prefix string, base, next, cur object) {
 
 func (d *differ) member(path string, b any, inB bool, n any, inN bool, c any) {
 	if t := d.fields[path]; t != crdt.FieldLWW {
+		if d.typedBase != nil {
+			b = d.typedBase[path]
+		}
 		d.typed(path, t, b, n, c)
 		return
 	}

@@ -16,12 +16,15 @@ import (
 // pageEncoder turns one page of the store feed into an adapter's event data.
 type pageEncoder func(page store.Page) (any, error)
 
+// resyncData is the first event's data of a stream starting at cursor.
+type resyncData func(cursor uint64) any
+
 // adapterStream serves an adapter's SSE stream of one collection: unnamed events
 // whose id is a feed checkpoint (resumable with Last-Event-ID). Like /v1/stream, each
 // wake-up re-reads the store feed from the stream's cursor. A new connection first
 // gets the resync data (the client pulls from its own checkpoint), then every change
 // after the feed position read before that event was sent.
-func (a *API) adapterStream(resync any, enc pageEncoder) handlerFunc {
+func (a *API) adapterStream(resync resyncData, enc pageEncoder) handlerFunc {
 	return func(w http.ResponseWriter, req *request) error {
 		flusher, ok := w.(http.Flusher)
 		if !ok {
@@ -38,7 +41,7 @@ func (a *API) adapterStream(resync any, enc pageEncoder) handlerFunc {
 		w.WriteHeader(http.StatusOK)
 		fmt.Fprint(w, "retry: 1000\n\n")
 		s := &adapterSSE{api: a, w: w, flusher: flusher, coll: req.collection.Name, cursor: cursor, enc: enc}
-		if err := s.send(resync); err != nil {
+		if err := s.send(resync(cursor)); err != nil {
 			return nil
 		}
 		s.loop(req.r.Context())

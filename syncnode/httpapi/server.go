@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/lattice-sync/lattice/api/protocol"
@@ -88,6 +89,8 @@ func (a *API) routes() {
 	a.route("GET /v1/collections/{collection}/schema", a.handle(auth.Read, a.schema))
 	a.route("GET /v1/stream", a.stream)
 	a.rxdbRoutes()
+	a.signaldbRoutes()
+	a.watermelonRoutes()
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /readyz", a.readyz)
 	if a.cfg.Metrics != nil {
@@ -145,6 +148,10 @@ type request struct {
 
 type handlerFunc func(w http.ResponseWriter, req *request) error
 
+// internalPrefix marks the node's own collections (PositionsCollection); no
+// endpoint serves them.
+const internalPrefix = "_lattice"
+
 var collectionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // handle authenticates, resolves the collection, checks the scope for action and
@@ -197,7 +204,7 @@ func (a *API) authorize(r *http.Request, action auth.Action) (*request, error) {
 }
 
 func (a *API) lookup(name string) (merge.Collection, bool) {
-	if !collectionName.MatchString(name) {
+	if !collectionName.MatchString(name) || strings.HasPrefix(name, internalPrefix) {
 		return merge.Collection{}, false
 	}
 	return a.cfg.Collections.Lookup(name)
