@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
 	"github.com/lattice-sync/lattice/crdt"
@@ -24,6 +26,11 @@ func (e *Engine) mergeAndCommit(ctx context.Context, coll Collection, b *batch) 
 	for attempt := 0; len(pending) > 0; attempt++ {
 		if attempt > e.cfg.MaxRetries {
 			return nil, fmt.Errorf("push to %s: %w", coll.Name, ErrConflictRetries)
+		}
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, err
+			}
 		}
 		writes, err := e.mergeDocs(ctx, coll, b, pending, attempt == 0)
 		if err != nil {
@@ -133,4 +140,18 @@ func applyError(i int, id string, err error) error {
 			Details: map[string]any{"mutation": i, "id": id}}
 	}
 	return mutationError(i, id, err)
+}
+
+// backoff waits a random time that grows with the attempt (up to about 50 ms), so
+// that writers contending for one document stop colliding in lockstep.
+func backoff(ctx context.Context, attempt int) error {
+	limit := time.Duration(min(attempt, 10)) * 5 * time.Millisecond
+	t := time.NewTimer(rand.N(limit) + time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
