@@ -143,6 +143,7 @@ func loadConfig(args []string, cfg config.Config, stderr io.Writer) (config.Conf
 	set(&cfg.Tenant, "LATTICE_TENANT", *tenant)
 	set(&cfg.Store.MongoURI, "LATTICE_MONGODB_URI", *mongoURI)
 	set(&cfg.Auth.HS256Secret, "LATTICE_AUTH_HS256_SECRET", "")
+	set(&cfg.Store.Database, "LATTICE_MONGODB_DATABASE", "")
 	if cfg.Store.MongoURI != "" {
 		cfg.Store.Kind = "mongodb"
 	}

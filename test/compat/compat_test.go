@@ -22,6 +22,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/lattice-sync/lattice/syncnode/store/ferrettest"
 )
 
 const nodeConfig = `collections:
@@ -32,6 +36,9 @@ autoCollections: true
 limits: {requestsPerSecond: 0}
 `
 
+// TestClientLibraries runs every scenario against `lattice dev` (embedded store, no
+// auth) and against `lattice serve` on FerretDB with JWT auth (the control proxy adds
+// the token, as the glue's token option would).
 func TestClientLibraries(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatal("node is not installed: the real client libraries run in Node")
@@ -40,7 +47,43 @@ func TestClientLibraries(t *testing.T) {
 	if out, err := exec.Command(filepath.Join(root, "hack/npm.sh")).CombinedOutput(); err != nil {
 		t.Fatalf("hack/npm.sh: %v\n%s", err, out)
 	}
-	n := startNode(t, root)
+	bin := buildLattice(t, root)
+	t.Run("dev", func(t *testing.T) { runScenarios(t, root, startNode(t, bin, nil)) })
+	t.Run("serve-ferretdb", func(t *testing.T) {
+		srv := ferrettest.Start(t)
+		serve := &serveMode{mongoURI: srv.URI, database: srv.Database, token: compatToken(t)}
+		runScenarios(t, root, startNode(t, bin, serve))
+	})
+}
+
+const compatSecret = "compat-test-secret-0123456789abcdef"
+
+// serveMode makes a node run `lattice serve` on MongoDB with HS256 tokens.
+type serveMode struct {
+	mongoURI, database, token string
+}
+
+func compatToken(t *testing.T) string {
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": "compat", "tenant": "compat", "scope": "*", "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString([]byte(compatSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func buildLattice(t *testing.T, root string) string {
+	bin := filepath.Join(t.TempDir(), "lattice")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/lattice")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func runScenarios(t *testing.T, root string, n *node) {
 	ctl := &control{node: n}
 	proxy := httptest(t, ctl.proxy())
 	ctlURL := httptest(t, ctl.mux())
@@ -64,21 +107,17 @@ type node struct {
 	t                  *testing.T
 	bin, addr, dataDir string
 	config, logPath    string
+	serve              *serveMode // nil: lattice dev
 	mu                 sync.Mutex
 	cmd                *exec.Cmd
 }
 
-func startNode(t *testing.T, root string) *node {
+func startNode(t *testing.T, bin string, serve *serveMode) *node {
 	dir := t.TempDir()
-	n := &node{t: t, bin: filepath.Join(dir, "lattice"), addr: freeAddr(t), dataDir: filepath.Join(dir, "data"),
+	n := &node{t: t, bin: bin, addr: freeAddr(t), dataDir: filepath.Join(dir, "data"), serve: serve,
 		config: filepath.Join(dir, "lattice.yaml"), logPath: filepath.Join(dir, "lattice.log")}
 	if err := os.WriteFile(n.config, []byte(nodeConfig), 0o644); err != nil {
 		t.Fatal(err)
-	}
-	build := exec.Command("go", "build", "-o", n.bin, "./cmd/lattice")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	if err := n.start(); err != nil {
 		t.Fatal(err)
@@ -93,6 +132,11 @@ func (n *node) start() error {
 		return err
 	}
 	cmd := exec.Command(n.bin, "dev", "--listen", n.addr, "--data-dir", n.dataDir, "--config", n.config)
+	if s := n.serve; s != nil {
+		cmd = exec.Command(n.bin, "serve", "--listen", n.addr, "--config", n.config, "--tenant", "compat",
+			"--mongodb-uri", s.mongoURI)
+		cmd.Env = append(os.Environ(), "LATTICE_AUTH_HS256_SECRET="+compatSecret, "LATTICE_MONGODB_DATABASE="+s.database)
+	}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		return err
@@ -112,7 +156,7 @@ func (n *node) start() error {
 	return errNotReady
 }
 
-var errNotReady = errors.New("lattice dev did not become ready")
+var errNotReady = errors.New("the lattice node did not become ready")
 
 func (n *node) stop() {
 	n.mu.Lock()
@@ -144,6 +188,9 @@ func (c *control) proxy() http.Handler {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte(`{"error":{"code":"unavailable","message":"injected by the compat test"}}`))
 			return
+		}
+		if s := c.node.serve; s != nil && r.Header.Get("Authorization") == "" {
+			r.Header.Set("Authorization", "Bearer "+s.token)
 		}
 		rp.ServeHTTP(w, r)
 	})
