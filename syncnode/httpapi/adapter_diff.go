@@ -95,11 +95,21 @@ func (a *API) loadCurrent(ctx context.Context, coll string, ids []string) (map[s
 // them through the merge engine: the one write path. Edits that change nothing
 // produce no mutation; when none is left the engine is not called.
 func (a *API) pushEdits(ctx context.Context, coll merge.Collection, client string, edits []adapterEdit) error {
+	ms, err := a.editMutations(ctx, coll, client, edits)
+	if err != nil || len(ms) == 0 {
+		return err
+	}
+	_, err = a.cfg.Engine.Push(ctx, coll, client, ms)
+	return err
+}
+
+// editMutations turns edits into the mutations that write what the client changed.
+func (a *API) editMutations(ctx context.Context, coll merge.Collection, client string, edits []adapterEdit) ([]protocol.Mutation, error) {
 	if err := crdt.ValidateActor(client); err != nil {
-		return errorf(http.StatusBadRequest, protocol.CodeInvalidMutation, "Lattice-Client header: %v", err).with("header", "Lattice-Client")
+		return nil, errorf(http.StatusBadRequest, protocol.CodeInvalidMutation, "Lattice-Client header: %v", err).with("header", "Lattice-Client")
 	}
 	if len(edits) > a.cfg.MaxBatch {
-		return errorf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "push has %d documents, limit is %d",
+		return nil, errorf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "push has %d documents, limit is %d",
 			len(edits), a.cfg.MaxBatch).with("limit", a.cfg.MaxBatch)
 	}
 	ids := make([]string, 0, len(edits))
@@ -108,7 +118,7 @@ func (a *API) pushEdits(ctx context.Context, coll merge.Collection, client strin
 	}
 	cur, err := a.loadCurrent(ctx, coll.Name, ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := uint64(time.Now().UnixMicro())
 	last := map[string]uint64{} // the mid given to each document in this push
@@ -116,7 +126,7 @@ func (a *API) pushEdits(ctx context.Context, coll merge.Collection, client strin
 	for _, e := range edits {
 		m, ok, err := mutationFor(coll.Fields, client, e, cur[e.id])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ok {
 			// mid: above every mid of this client in the document (and above the one
@@ -127,11 +137,7 @@ func (a *API) pushEdits(ctx context.Context, coll merge.Collection, client strin
 			ms = append(ms, m)
 		}
 	}
-	if len(ms) == 0 {
-		return nil
-	}
-	_, err = a.cfg.Engine.Push(ctx, coll, client, ms)
-	return err
+	return ms, nil
 }
 
 // mutationFor builds the mutation of one edit; false when nothing needs writing.

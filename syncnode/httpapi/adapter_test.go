@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lattice-sync/lattice/api/protocol"
 	"github.com/lattice-sync/lattice/fanout"
 	"github.com/lattice-sync/lattice/syncnode/auth"
 	"github.com/lattice-sync/lattice/syncnode/config"
@@ -267,5 +268,19 @@ func TestAdapterPushWithOneDocumentTwiceAppliesBoth(t *testing.T) {
 	}
 	if d := n.rxDoc(t, "d"); d["x"] != float64(1) || d["y"] != float64(2) {
 		t.Fatalf("stored %v, want x=1 and y=2", d)
+	}
+}
+
+// TestWatermelonPushIsRefusedWholeAcrossTables sends a push whose second table
+// violates its schema: 400 schema_violation, and the first table is not written.
+func TestWatermelonPushIsRefusedWholeAcrossTables(t *testing.T) {
+	n := newTestNode(t, openStore(t))
+	body := `{"changes":{"orders":{"created":[{"id":"a","x":1}]},"tickets":{"created":[{"id":"t","status":"lost"}]}}}`
+	var eb protocol.ErrorBody
+	if s := n.post("/v1/watermelon/push", "w", body, &eb); s != 400 || eb.Error.Code != protocol.CodeSchemaViolation {
+		t.Fatalf("got %d %+v", s, eb)
+	}
+	if got := n.pullAll("orders"); len(got) != 0 {
+		t.Fatalf("the valid table was written: %+v", got)
 	}
 }

@@ -149,10 +149,30 @@ func (a *API) watermelonPush(w http.ResponseWriter, req *wmRequest) error {
 		}
 		colls[i] = c
 	}
-	client := req.r.Header.Get("Lattice-Client")
+	return a.pushTables(w, req, colls, edits)
+}
+
+// pushTables checks every table's mutations against the stored documents (schema,
+// limits) before it writes any table, so one bad row refuses the whole push.
+func (a *API) pushTables(w http.ResponseWriter, req *wmRequest, colls []merge.Collection, edits [][]adapterEdit) error {
+	ctx, client := req.r.Context(), req.r.Header.Get("Lattice-Client")
+	ms := make([][]protocol.Mutation, len(colls))
 	for i, c := range colls {
-		if err := a.pushEdits(req.r.Context(), c, client, edits[i]); err != nil {
+		var err error
+		if ms[i], err = a.editMutations(ctx, c, client, edits[i]); err != nil {
 			return err
+		}
+		if len(ms[i]) > 0 {
+			if err := a.cfg.Engine.Check(ctx, c, client, ms[i]); err != nil {
+				return err
+			}
+		}
+	}
+	for i, c := range colls {
+		if len(ms[i]) > 0 {
+			if _, err := a.cfg.Engine.Push(ctx, c, client, ms[i]); err != nil {
+				return err
+			}
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})

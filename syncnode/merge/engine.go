@@ -131,6 +131,18 @@ func (e *Engine) Push(ctx context.Context, coll Collection, client string, ws []
 	return res, nil
 }
 
+// Check validates a push as Push would, merging it into the documents as stored now,
+// but writes nothing: a returned *Error is what Push would refuse. A push spanning
+// several collections checks every part before writing any.
+func (e *Engine) Check(ctx context.Context, coll Collection, client string, ws []protocol.Mutation) error {
+	b, err := e.parse(coll, client, ws)
+	if err != nil {
+		return err
+	}
+	_, err = e.mergeDocs(ctx, coll, b, b.order, true)
+	return err
+}
+
 // observe ends a push's span and records its metrics.
 func (e *Engine) observe(ctx context.Context, span trace.Span, coll string, n int, start time.Time, err error) {
 	outcome := "ok"
