@@ -61,8 +61,15 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		Metrics: tel.MetricsHandler(), Instruments: tel.Instruments,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatch,
 		RequestsPerSecond: cfg.Limits.RequestsPerSecond, Burst: cfg.Limits.Burst,
+		Retention: cfg.Retention.Duration, Clients: clientsOf(st),
 	})
 	return &Node{cfg: cfg, store: st, api: api, logger: logger}, nil
+}
+
+// clientsOf returns st's client registry, or nil if it keeps none.
+func clientsOf(st store.Store) store.Clients {
+	c, _ := st.(store.Clients)
+	return c
 }
 
 // publisher tells the bus of every commit. A failed publish only delays live

@@ -38,6 +38,9 @@ type Config struct {
 	// AutoCollections serves any valid collection name, created on first use with
 	// last-writer-wins fields (the default of `lattice dev`).
 	AutoCollections bool `json:"autoCollections"`
+	// Retention: a client not seen for longer must reset (410 client_reset_required)
+	// before syncing again; 0 turns the check off. Default 90 days (2160h).
+	Retention Duration `json:"retention"`
 }
 
 // StoreConfig selects the store.
@@ -113,16 +116,19 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // Dev returns the defaults of `lattice dev`.
 func Dev() Config {
 	return Config{Listen: "127.0.0.1:8080", Tenant: "dev", DataDir: "./data", Store: StoreConfig{Kind: "embedded"},
-		Auth: AuthConfig{Mode: "none"}, AutoCollections: true, Limits: defaultLimits}
+		Auth: AuthConfig{Mode: "none"}, AutoCollections: true, Limits: defaultLimits, Retention: defaultRetention}
 }
 
 // Serve returns the defaults of `lattice serve`.
 func Serve() Config {
 	return Config{Listen: ":8080", DataDir: "./data", Store: StoreConfig{Kind: "embedded"}, Auth: AuthConfig{Mode: "jwt"},
-		Limits: defaultLimits}
+		Limits: defaultLimits, Retention: defaultRetention}
 }
 
 var defaultLimits = LimitsConfig{RequestsPerSecond: 200, Burst: 400}
+
+// defaultRetention is how long a client may stay away before it must reset.
+var defaultRetention = Duration{90 * 24 * time.Hour}
 
 // LoadFile merges the YAML file at path into c, refusing unknown keys.
 func (c *Config) LoadFile(path string) error {
@@ -164,6 +170,9 @@ func (c *Config) Validate(dev bool) error {
 	}
 	if c.Clock.MaxAhead.Duration < 0 {
 		bad("clock.maxAhead: must not be negative")
+	}
+	if c.Retention.Duration < 0 {
+		bad("retention: must not be negative")
 	}
 	errs = append(errs, c.validateCollections()...)
 	return errors.Join(errs...)

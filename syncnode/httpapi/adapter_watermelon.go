@@ -56,6 +56,9 @@ func (a *API) watermelon(action auth.Action, h func(http.ResponseWriter, *wmRequ
 			err = a.limit.check(r)
 		}
 		if err == nil {
+			err = a.retention.check(r)
+		}
+		if err == nil {
 			err = h(w, &wmRequest{r: r, principal: p})
 		}
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
 	"github.com/lattice-sync/lattice/fanout"
@@ -50,12 +51,17 @@ type Config struct {
 	// endpoints (429 rate_limited beyond); 0 turns the limit off.
 	RequestsPerSecond float64
 	Burst             int
+	// Clients and Retention: a client not seen for longer than Retention must reset
+	// (410 client_reset_required); zero or nil turns this off.
+	Clients   store.Clients
+	Retention time.Duration
 }
 
 // API serves the HTTP endpoints.
 type API struct {
 	cfg       Config
 	limit     *limiter
+	retention *retention
 	mux       *http.ServeMux
 	drain     chan struct{}
 	drainOnce sync.Once
@@ -78,7 +84,8 @@ func New(cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	a := &API{cfg: cfg, mux: http.NewServeMux(), drain: make(chan struct{}), limit: newLimiter(cfg.RequestsPerSecond, cfg.Burst)}
+	a := &API{cfg: cfg, mux: http.NewServeMux(), drain: make(chan struct{}), limit: newLimiter(cfg.RequestsPerSecond, cfg.Burst),
+		retention: newRetention(cfg.Clients, cfg.Retention)}
 	a.routes()
 	return a
 }
@@ -161,6 +168,9 @@ func (a *API) handle(action auth.Action, h handlerFunc) http.HandlerFunc {
 		req, err := a.authorize(r, action)
 		if err == nil {
 			err = a.limit.check(r)
+		}
+		if err == nil {
+			err = a.retention.check(r)
 		}
 		if err == nil {
 			err = h(w, req)

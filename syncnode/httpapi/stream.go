@@ -75,6 +75,9 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 // openStream authenticates a stream request and finds where it starts.
 func (a *API) openStream(r *http.Request) ([]string, map[string]uint64, error) {
 	p, err := a.authenticate(r)
+	if err == nil {
+		err = a.retention.check(r)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

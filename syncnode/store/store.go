@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Record is one document as stored.
@@ -80,3 +81,13 @@ type Store interface {
 // longer apply, and a retry (re-read, re-merge, Commit) is safe because merging is
 // idempotent.
 var ErrUnavailable = errors.New("store unavailable")
+
+// Clients records when each client was last seen, so that a node can tell a client
+// inactive for longer than the retention to reset (410 client_reset_required).
+// Both stores implement it.
+type Clients interface {
+	// LastSeen returns when client was last seen, and false if never.
+	LastSeen(ctx context.Context, client string) (time.Time, bool, error)
+	// Seen records that client was seen at (a later time than the stored one wins).
+	Seen(ctx context.Context, client string, at time.Time) error
+}

@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/syncnode/store"
+)
+
+// seenEvery bounds how often one client's last-seen time is written to the store.
+const seenEvery = time.Minute
+
+// retention tells clients inactive for longer than the retention to reset: their
+// checkpoints, splice bases and retries may refer to history compaction has since
+// forgotten. A client resets by pulling from scratch (no checkpoint), which also
+// makes it active again.
+type retention struct {
+	clients store.Clients
+	keep    time.Duration
+	mu      sync.Mutex
+	seen    map[string]time.Time // last-seen times this node knows or wrote
+}
+
+func newRetention(clients store.Clients, keep time.Duration) *retention {
+	if clients == nil || keep <= 0 {
+		return nil
+	}
+	return &retention{clients: clients, keep: keep, seen: map[string]time.Time{}}
+}
+
+// check answers 410 client_reset_required for an expired client's request that
+// carries old state, and records the client as seen.
+func (rt *retention) check(r *http.Request) error {
+	client := r.Header.Get("Lattice-Client")
+	if rt == nil || client == "" {
+		return nil
+	}
+	now := time.Now()
+	last, known, err := rt.lastSeen(r, client)
+	if err != nil {
+		return err
+	}
+	if known && now.Sub(last) > rt.keep && !freshStart(r) {
+		return errorf(http.StatusGone, protocol.CodeClientResetRequired,
+			"client %s was inactive for longer than the retention (%s): drop local state and pull from scratch", client, rt.keep).
+			with("lastSeen", last.UTC().Format(time.RFC3339)).with("retention", rt.keep.String())
+	}
+	if !known || now.Sub(last) >= seenEvery {
+		if err := rt.clients.Seen(r.Context(), client, now); err != nil {
+			return err
+		}
+		rt.mu.Lock()
+		rt.seen[client] = now
+		rt.mu.Unlock()
+	}
+	return nil
+}
+
+func (rt *retention) lastSeen(r *http.Request, client string) (time.Time, bool, error) {
+	rt.mu.Lock()
+	last, ok := rt.seen[client]
+	rt.mu.Unlock()
+	if ok {
+		return last, true, nil
+	}
+	return rt.clients.LastSeen(r.Context(), client)
+}
+
+// freshStart reports whether r carries no sync state: a pull or stream from scratch.
+func freshStart(r *http.Request) bool {
+	q := r.URL.Query()
+	lp := q.Get("last_pulled_at")
+	return r.Method == http.MethodGet && q.Get("checkpoint") == "" && r.Header.Get("Last-Event-ID") == "" &&
+		(lp == "" || lp == "0" || lp == "null")
+}

@@ -1,0 +1,65 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/fanout"
+	"github.com/lattice-sync/lattice/syncnode/auth"
+	"github.com/lattice-sync/lattice/syncnode/config"
+	"github.com/lattice-sync/lattice/syncnode/httpapi"
+	"github.com/lattice-sync/lattice/syncnode/merge"
+	"github.com/lattice-sync/lattice/syncnode/store"
+)
+
+// TestInactiveClientMustReset: a client last seen longer ago than the retention gets
+// 410 client_reset_required for pushes and pulls from a checkpoint, writes nothing,
+// and is let back in by a pull from scratch.
+func TestInactiveClientMustReset(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		hub, _ := fanout.NewHub(ctx, fanout.NewMemoryBus())
+		clients := st.(store.Clients)
+		cfg := config.Dev()
+		api := httpapi.New(httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st, Auth: auth.None{}, Hub: hub,
+			Collections: cfg.CollectionSet(), Clients: clients, Retention: time.Hour})
+		n := &testNode{t: t, srv: newServer(t, api)}
+		if s, _, bad := n.push("active", `{"mutations":[{"id":"a","mid":1,"set":{"x":1}}]}`); s != 200 {
+			t.Fatalf("active client: %d %+v", s, bad)
+		}
+		if err := clients.Seen(ctx, "sleeper", time.Now().Add(-2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		s, _, bad := n.push("sleeper", `{"mutations":[{"id":"b","mid":9,"set":{"x":2}}]}`)
+		if s != 410 || bad.Error.Code != protocol.CodeClientResetRequired || bad.Error.Details["lastSeen"] == nil {
+			t.Fatalf("expired client's push: %d %+v", s, bad)
+		}
+		if s := n.statusAs("sleeper", "/v1/collections/orders/pull?checkpoint=c1.1"); s != 410 {
+			t.Fatalf("expired client's pull from a checkpoint: %d", s)
+		}
+		if s := n.statusAs("sleeper", "/v1/collections/orders/pull"); s != 200 {
+			t.Fatalf("pull from scratch: %d", s)
+		}
+		if got := n.pullAll("orders"); len(got) != 1 || got[0].ID != "a" {
+			t.Fatalf("a refused push was written: %+v", got)
+		}
+		if s, _, bad := n.push("sleeper", `{"mutations":[{"id":"b","mid":10,"set":{"x":2}}]}`); s != 200 {
+			t.Fatalf("after the reset: %d %+v", s, bad)
+		}
+	})
+}
+
+func (n *testNode) statusAs(client, path string) int {
+	req, _ := http.NewRequest("GET", n.srv.URL+path, nil)
+	req.Header.Set("Lattice-Client", client)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
