@@ -58,17 +58,11 @@ func (a *API) streamStart(req *request) (uint64, error) {
 		}
 		return seq, nil
 	}
-	var cursor uint64
-	for {
-		page, err := a.cfg.Store.Changes(req.r.Context(), req.collection.Name, cursor, a.cfg.MaxPullLimit)
-		if err != nil {
-			return 0, fmt.Errorf("find the feed's end: %w", err)
-		}
-		cursor = max(cursor, page.Next)
-		if !page.HasMore {
-			return cursor, nil
-		}
+	head, err := a.cfg.Store.Head(req.r.Context(), req.collection.Name)
+	if err != nil {
+		return 0, fmt.Errorf("find the feed's end: %w", err)
 	}
+	return head, nil
 }
 
 type adapterSSE struct {

@@ -68,6 +68,10 @@ type Store interface {
 	// Changes returns records committed after checkpoint `after` (0: from the start),
 	// at most limit of them (limit <= 0: the store's default page size).
 	Changes(ctx context.Context, collection string, after uint64, limit int) (Page, error)
+	// Head returns the feed's current end: Changes(Head()) returns no record committed
+	// before the call, and misses none committed after it. A live stream that does not
+	// want the backlog starts there.
+	Head(ctx context.Context, collection string) (uint64, error)
 	// Ping checks that the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

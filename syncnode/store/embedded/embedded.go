@@ -198,3 +198,21 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Head implements store.Store: the feed bucket's sequence (0 for a new collection).
+func (s *Store) Head(ctx context.Context, collection string) (uint64, error) {
+	if err := s.precheck(ctx, collection); err != nil {
+		return 0, err
+	}
+	var head uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if f := tx.Bucket(feedBucket(collection)); f != nil {
+			head = f.Sequence()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("embedded store: head of %s: %w", collection, err)
+	}
+	return head, nil
+}

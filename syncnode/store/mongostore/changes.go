@@ -86,3 +86,24 @@ func (s *Store) feedRange(ctx context.Context, collection string, after, upTo in
 	}
 	return recs, nil
 }
+
+// Head implements store.Store: the watermark W, after abandoning stale allocations.
+// Every allocation still pending lies above W, so nothing committed later is missed.
+func (s *Store) Head(ctx context.Context, collection string) (uint64, error) {
+	if err := check.Collection(collection); err != nil {
+		return 0, err
+	}
+	w, stale, last, err := s.watermark(ctx, collection)
+	if err != nil {
+		return 0, err
+	}
+	if len(stale) > 0 {
+		if err := s.abandonStale(ctx, collection, stale, last); err != nil {
+			return 0, err
+		}
+		if w, _, _, err = s.watermark(ctx, collection); err != nil {
+			return 0, err
+		}
+	}
+	return uint64(max(w, 0)), nil
+}

@@ -113,3 +113,25 @@ func testReopen(t *testing.T, open Opener) {
 		t.Fatalf("feed after reopen from %d = %v, want c", cp, got)
 	}
 }
+
+// testHead: Head of a new collection is 0; after commits, Changes from Head returns
+// nothing, and a commit made after reading Head is found from it.
+func testHead(t *testing.T, open Opener) {
+	s := openStore(t, open)
+	if h, err := s.Head(ctxFor(t), "items"); err != nil || h != 0 {
+		t.Fatalf("Head of a new collection = %d, %v", h, err)
+	}
+	mustCommit(t, s, "items", write("a", "1", 0), write("b", "1", 0))
+	h, err := s.Head(ctxFor(t), "items")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.Changes(ctxFor(t), "items", h, 10); err != nil || len(p.Records) != 0 {
+		t.Fatalf("Changes from Head %d = %+v, %v; want nothing", h, p, err)
+	}
+	mustCommit(t, s, "items", write("c", "1", 0))
+	p, err := s.Changes(ctxFor(t), "items", h, 10)
+	if err != nil || len(p.Records) != 1 || p.Records[0].ID != "c" {
+		t.Fatalf("Changes from Head after a commit = %+v, %v; want c", p, err)
+	}
+}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"ChangesPaging", testChangesPaging},
 		{"CheckpointResume", testCheckpointResume},
 		{"Reopen", testReopen},
+		{"Head", testHead},
 		{"ConcurrentNoLoss", testConcurrentNoLoss},
 	}
 	for _, tc := range tests {
