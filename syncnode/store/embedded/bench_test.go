@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/lattice-sync/lattice/syncnode/store"
+	"github.com/lattice-sync/lattice/syncnode/store/storetest"
 )
 
 // Benchmarks: Commit throughput (batches of 100 new small documents; single
@@ -15,16 +15,6 @@ import (
 // commit shares fsyncs) and Changes catch-up. Run with
 //
 //	go test -run '^$' -bench . ./syncnode/store/embedded/
-
-func benchWrites(prefix string, n int) []store.Write {
-	ws := make([]store.Write, n)
-	for i := range ws {
-		id := fmt.Sprintf("%s-%d", prefix, i)
-		ws[i] = store.Write{Record: store.Record{ID: id, State: make([]byte, 64),
-			Doc: []byte(`{"title":"a small document","n":1}`), Version: "a1"}}
-	}
-	return ws
-}
 
 func openBench(b *testing.B) *Store {
 	s, err := Open(filepath.Join(b.TempDir(), "bench.db"))
@@ -40,7 +30,7 @@ func benchCommit(b *testing.B, batch int) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := range b.N {
-		res, err := s.Commit(ctx, "bench", benchWrites(fmt.Sprint("b", i), batch))
+		res, err := s.Commit(ctx, "bench", storetest.BenchWrites(fmt.Sprint("b", i), batch))
 		if err != nil || len(res.Committed) != batch {
 			b.Fatalf("commit: %v (%d committed)", err, len(res.Committed))
 		}
@@ -60,7 +50,7 @@ func BenchmarkCommitSingleConcurrent(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			id := fmt.Sprint("p", n.Add(1))
-			if _, err := s.Commit(context.Background(), "bench", benchWrites(id, 1)); err != nil {
+			if _, err := s.Commit(context.Background(), "bench", storetest.BenchWrites(id, 1)); err != nil {
 				b.Error(err)
 				return
 			}
@@ -71,30 +61,5 @@ func BenchmarkCommitSingleConcurrent(b *testing.B) {
 
 // BenchmarkChangesCatchUp reads a feed of 20,000 documents in pages of 1,000.
 func BenchmarkChangesCatchUp(b *testing.B) {
-	const total = 20000
-	s := openBench(b)
-	ctx := context.Background()
-	for i := range total / 1000 {
-		if _, err := s.Commit(ctx, "bench", benchWrites(fmt.Sprint("c", i), 1000)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ResetTimer()
-	for range b.N {
-		n, cp := 0, uint64(0)
-		for {
-			p, err := s.Changes(ctx, "bench", cp, 1000)
-			if err != nil {
-				b.Fatal(err)
-			}
-			n, cp = n+len(p.Records), p.Next
-			if !p.HasMore {
-				break
-			}
-		}
-		if n != total {
-			b.Fatalf("caught up %d documents, want %d", n, total)
-		}
-	}
-	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "docs/s")
+	storetest.BenchCatchUp(b, openBench(b), 20000, 1000)
 }

@@ -10,8 +10,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/lattice-sync/lattice/syncnode/store"
 	"github.com/lattice-sync/lattice/syncnode/store/ferrettest"
+	"github.com/lattice-sync/lattice/syncnode/store/storetest"
 )
 
 // Benchmarks: Commit throughput (batches of 100 new small documents, and single
@@ -22,23 +22,13 @@ import (
 //
 // (FerretDB in-process unless LATTICE_TEST_MONGODB_URI points at a MongoDB).
 
-func benchWrites(prefix string, n int) []store.Write {
-	ws := make([]store.Write, n)
-	for i := range ws {
-		id := fmt.Sprintf("%s-%d", prefix, i)
-		ws[i] = store.Write{Record: store.Record{ID: id, State: make([]byte, 64),
-			Doc: []byte(`{"title":"a small document","n":1}`), Version: "a1"}}
-	}
-	return ws
-}
-
 func benchCommit(b *testing.B, batch int) {
 	s := openOn(b, ferrettest.Start(b), Config{})
 	defer s.Close(context.Background())
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := range b.N {
-		res, err := s.Commit(ctx, "bench", benchWrites(fmt.Sprint("b", i), batch))
+		res, err := s.Commit(ctx, "bench", storetest.BenchWrites(fmt.Sprint("b", i), batch))
 		if err != nil || len(res.Committed) != batch {
 			b.Fatalf("commit: %v (%d committed)", err, len(res.Committed))
 		}
@@ -59,7 +49,7 @@ func BenchmarkRawBulkInsert100(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		models := make([]mongo.WriteModel, 0, 100)
-		for j, w := range benchWrites(fmt.Sprint("b", i), 100) {
+		for j, w := range storetest.BenchWrites(fmt.Sprint("b", i), 100) {
 			doc := docFields(w, int64(i*100+j+1), 1, time.Now(), true)
 			models = append(models, mongo.NewInsertOneModel().SetDocument(doc))
 		}
@@ -73,33 +63,9 @@ func BenchmarkRawBulkInsert100(b *testing.B) {
 // BenchmarkChangesCatchUp reads a feed of 2,000 documents from the start in pages of
 // 1,000.
 func BenchmarkChangesCatchUp(b *testing.B) {
-	const total = 2000
 	s := openOn(b, ferrettest.Start(b), Config{})
 	defer s.Close(context.Background())
-	ctx := context.Background()
-	for i := range total / 500 {
-		if _, err := s.Commit(ctx, "bench", benchWrites(fmt.Sprint("c", i), 500)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ResetTimer()
-	for range b.N {
-		n, cp := 0, uint64(0)
-		for {
-			p, err := s.Changes(ctx, "bench", cp, 1000)
-			if err != nil {
-				b.Fatal(err)
-			}
-			n, cp = n+len(p.Records), p.Next
-			if !p.HasMore {
-				break
-			}
-		}
-		if n != total {
-			b.Fatalf("caught up %d documents, want %d", n, total)
-		}
-	}
-	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "docs/s")
+	storetest.BenchCatchUp(b, s, 2000, 500)
 }
 
 // BenchmarkRawFind is the yardstick for catch-up: the driver's sorted find of the
@@ -110,7 +76,7 @@ func BenchmarkRawFind(b *testing.B) {
 	defer s.Close(context.Background())
 	ctx := context.Background()
 	for i := range total / 500 {
-		if _, err := s.Commit(ctx, "bench", benchWrites(fmt.Sprint("c", i), 500)); err != nil {
+		if _, err := s.Commit(ctx, "bench", storetest.BenchWrites(fmt.Sprint("c", i), 500)); err != nil {
 			b.Fatal(err)
 		}
 	}
