@@ -10,11 +10,6 @@ import (
 	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
-	"github.com/lattice-sync/lattice/fanout"
-	"github.com/lattice-sync/lattice/syncnode/auth"
-	"github.com/lattice-sync/lattice/syncnode/config"
-	"github.com/lattice-sync/lattice/syncnode/httpapi"
-	"github.com/lattice-sync/lattice/syncnode/merge"
 )
 
 // post sends body with a Lattice-Client header and decodes the answer into out.
@@ -82,18 +77,7 @@ func TestAdapterEndpointsRefuseBadInput(t *testing.T) {
 }
 
 func TestAdapterEndpointsCheckAuth(t *testing.T) {
-	st := openStore(t)
-	cfg := config.Serve()
-	cfg.Collections = map[string]config.CollectionConfig{"orders": {}, "invoices": {}}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	hub, _ := fanout.NewHub(ctx, fanout.NewMemoryBus())
-	authn, err := auth.NewJWT(ctx, auth.JWTConfig{Tenant: "acme", HS256Secret: []byte(testSecret)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httpapi.New(httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st, Collections: cfg.CollectionSet(), Auth: authn, Hub: hub})
-	n := &testNode{t: t, srv: newServer(t, api)}
+	n := newJWTNode(t)
 	pushes := map[string]string{
 		"/v1/rxdb/orders/push":     `[{"assumedMasterState":null,"newDocumentState":{"id":"d","x":1}}]`,
 		"/v1/signaldb/orders/push": `{"changes":{"added":[{"id":"d","x":1}],"modified":[],"removed":[]}}`,

@@ -33,18 +33,7 @@ func signed(t *testing.T, tenant, scope string) string {
 // TestEveryCrossTenantAndMissingScopeRequestIsRefused drives every endpoint with
 // tokens that must not pass and checks that nothing was written.
 func TestEveryCrossTenantAndMissingScopeRequestIsRefused(t *testing.T) {
-	st := openStore(t)
-	cfg := config.Serve()
-	cfg.Collections = map[string]config.CollectionConfig{"orders": {}, "invoices": {}}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	hub, _ := fanout.NewHub(ctx, fanout.NewMemoryBus())
-	authn, err := auth.NewJWT(ctx, auth.JWTConfig{Tenant: "acme", HS256Secret: []byte(testSecret)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httpapi.New(httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st, Collections: cfg.CollectionSet(), Auth: authn, Hub: hub})
-	n := &testNode{t: t, srv: newServer(t, api)}
+	n := newJWTNode(t)
 	push := `{"mutations":[{"id":"d","mid":1,"set":{"x":1}}]}`
 	type call struct{ method, path, body string }
 	pushOrders := call{"POST", "/v1/collections/orders/push", push}
@@ -120,4 +109,21 @@ func (n *testNode) authed(method, path, token, body string) (int, protocol.Error
 		_ = decode(resp, &eb)
 	}
 	return resp.StatusCode, eb
+}
+
+// newJWTNode is a node of tenant acme that verifies HS256 tokens signed with
+// testSecret, serving collections orders and invoices.
+func newJWTNode(t *testing.T) *testNode {
+	st := openStore(t)
+	cfg := config.Serve()
+	cfg.Collections = map[string]config.CollectionConfig{"orders": {}, "invoices": {}}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	hub, _ := fanout.NewHub(ctx, fanout.NewMemoryBus())
+	authn, err := auth.NewJWT(ctx, auth.JWTConfig{Tenant: "acme", HS256Secret: []byte(testSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st, Collections: cfg.CollectionSet(), Auth: authn, Hub: hub})
+	return &testNode{t: t, srv: newServer(t, api)}
 }
