@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -17,22 +18,12 @@ func TestHLCStringSortsLikeCompare(t *testing.T) {
 	for _, a := range hs {
 		for _, b := range hs[:50] {
 			want := a.Compare(b)
-			got := compareStrings(a.String(), b.String())
+			got := strings.Compare(a.String(), b.String())
 			if got != want {
 				t.Fatalf("%s vs %s: Compare %d, string order %d", a, b, want, got)
 			}
 		}
 	}
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func TestParseHLC(t *testing.T) {

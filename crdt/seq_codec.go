@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -64,23 +65,13 @@ func (s *Sequence) actorOrder() ([]uint32, []uint32) {
 		order[i] = uint32(i)
 	}
 	slices.SortFunc(order, func(x, y uint32) int {
-		return cmpStr(s.actors[x].name, s.actors[y].name)
+		return strings.Compare(s.actors[x].name, s.actors[y].name)
 	})
 	rank := make([]uint32, len(order))
 	for r, i := range order {
 		rank[i] = uint32(r)
 	}
 	return order, rank
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // appendDels writes the deletion history sorted (canonical order).
