@@ -25,18 +25,7 @@ func openBench(b *testing.B) *Store {
 	return s
 }
 
-func benchCommit(b *testing.B, batch int) {
-	s := openBench(b)
-	ctx := context.Background()
-	b.ResetTimer()
-	for i := range b.N {
-		res, err := s.Commit(ctx, "bench", storetest.BenchWrites(fmt.Sprint("b", i), batch))
-		if err != nil || len(res.Committed) != batch {
-			b.Fatalf("commit: %v (%d committed)", err, len(res.Committed))
-		}
-	}
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "docs/s")
-}
+func benchCommit(b *testing.B, batch int) { storetest.BenchCommit(b, openBench(b), batch) }
 
 func BenchmarkCommitBatch100(b *testing.B) { benchCommit(b, 100) }
 func BenchmarkCommitSingle(b *testing.B)   { benchCommit(b, 1) }

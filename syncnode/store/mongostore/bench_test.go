@@ -25,15 +25,7 @@ import (
 func benchCommit(b *testing.B, batch int) {
 	s := openOn(b, ferrettest.Start(b), Config{})
 	defer s.Close(context.Background())
-	ctx := context.Background()
-	b.ResetTimer()
-	for i := range b.N {
-		res, err := s.Commit(ctx, "bench", storetest.BenchWrites(fmt.Sprint("b", i), batch))
-		if err != nil || len(res.Committed) != batch {
-			b.Fatalf("commit: %v (%d committed)", err, len(res.Committed))
-		}
-	}
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "docs/s")
+	storetest.BenchCommit(b, s, batch)
 }
 
 func BenchmarkCommitBatch100(b *testing.B) { benchCommit(b, 100) }

@@ -20,6 +20,19 @@ func BenchWrites(prefix string, n int) []store.Write {
 	return ws
 }
 
+// BenchCommit measures committing batches of batch new documents (docs/s).
+func BenchCommit(b *testing.B, s store.Store, batch int) {
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		res, err := s.Commit(ctx, "bench", BenchWrites(fmt.Sprint("b", i), batch))
+		if err != nil || len(res.Committed) != batch {
+			b.Fatalf("commit: %v (%d committed)", err, len(res.Committed))
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "docs/s")
+}
+
 // BenchCatchUp commits total documents in batches, then measures reading the whole
 // feed from the start in pages of 1,000 (reported as docs/s).
 func BenchCatchUp(b *testing.B, s store.Store, total, batch int) {
