@@ -55,11 +55,6 @@ func (e *encoder) hlc(h HLC) { e.body = appendHLC(e.body, h, e.actor(h.Actor)) }
 
 func (e *encoder) uvarint(v uint64) { e.body = binary.AppendUvarint(e.body, v) }
 
-// MarshalBinary returns the storage encoding of d.
-func (d *Doc) MarshalBinary() ([]byte, error) {
-	return d.AppendBinary(nil), nil
-}
-
 // AppendBinary appends the storage encoding of d to b.
 func (d *Doc) AppendBinary(b []byte) []byte {
 	e := &encoder{actors: map[string]uint64{}}

@@ -14,13 +14,6 @@ func (d *Doc) Materialize() []byte {
 	return b
 }
 
-// Deleted reports whether the document is deleted: its root was unset and nothing
-// written later shows.
-func (d *Doc) Deleted() bool {
-	_, deleted := d.AppendJSON(nil)
-	return deleted
-}
-
 // AppendJSON appends the materialised document to b and reports whether it is
 // deleted (then it appends "null").
 func (d *Doc) AppendJSON(b []byte) ([]byte, bool) {
