@@ -19,20 +19,13 @@ type docResult struct {
 }
 
 // mergeAndCommit loads, merges and writes every document of the batch, re-merging
-// the documents whose compare-and-swap lost to a concurrent writer.
+// the documents whose compare-and-swap lost to a concurrent writer (after a backoff)
+// or that a blind write found existing (at once).
 func (e *Engine) mergeAndCommit(ctx context.Context, coll Collection, b *batch) (map[string]docResult, error) {
 	out := make(map[string]docResult, len(b.order))
 	pending := b.order
-	for attempt := 0; len(pending) > 0; attempt++ {
-		if attempt > e.cfg.MaxRetries {
-			return nil, fmt.Errorf("push to %s: %w", coll.Name, ErrConflictRetries)
-		}
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return nil, err
-			}
-		}
-		writes, err := e.mergeDocs(ctx, coll, b, pending, attempt == 0)
+	for round, contended := 0, 0; len(pending) > 0; round++ {
+		writes, err := e.mergeDocs(ctx, coll, b, pending, mergePass{first: round == 0, blind: round == 0 && e.blind})
 		if err != nil {
 			return nil, err
 		}
@@ -40,40 +33,89 @@ func (e *Engine) mergeAndCommit(ctx context.Context, coll Collection, b *batch) 
 		if err != nil {
 			return nil, fmt.Errorf("commit to %s: %w", coll.Name, err)
 		}
-		for id, v := range writes.unchanged {
-			out[id] = v
-		}
-		var committed []store.Record
-		for id, rec := range res.Committed {
-			out[id] = docResult{version: rec.Version, seq: rec.Seq}
-			committed = append(committed, rec)
-		}
-		if e.cfg.Publish != nil && len(committed) > 0 {
-			e.cfg.Publish(ctx, coll.Name, committed)
-		}
+		e.collect(ctx, coll.Name, writes.unchanged, res, out)
 		pending = res.Conflicts
+		e.known.add(coll.Name, pending...) // they exist: read them from now on
+		if onlyBlind(pending, writes.blind) {
+			continue
+		}
+		if contended++; contended > e.cfg.MaxRetries {
+			return nil, fmt.Errorf("push to %s: %w", coll.Name, ErrConflictRetries)
+		}
+		if err := backoff(ctx, contended); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// collect records a round's outcome in out and publishes what it committed.
+func (e *Engine) collect(ctx context.Context, coll string, unchanged map[string]docResult, res store.CommitResult, out map[string]docResult) {
+	for id, v := range unchanged {
+		out[id] = v
+	}
+	committed := make([]store.Record, 0, len(res.Committed))
+	for id, rec := range res.Committed {
+		out[id] = docResult{version: rec.Version, seq: rec.Seq}
+		committed = append(committed, rec)
+		e.known.add(coll, id)
+	}
+	if e.cfg.Publish != nil && len(committed) > 0 {
+		e.cfg.Publish(ctx, coll, committed)
+	}
+}
+
+// onlyBlind reports whether every conflict was a blind write that found its
+// document existing (no contention: no backoff, no retry counted).
+func onlyBlind(conflicts []string, blind map[string]bool) bool {
+	for _, id := range conflicts {
+		if !blind[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// mergePass says how mergeDocs treats a round.
+type mergePass struct {
+	// first: nothing is written yet, so an error refuses the whole push.
+	first bool
+	// blind: documents not known to exist may be merged without reading them.
+	blind bool
 }
 
 type mergedDocs struct {
 	changed   []store.Write
 	unchanged map[string]docResult
+	blind     map[string]bool // ids written without reading them
 }
 
 // mergeDocs applies the batch's mutations of ids to their stored states. On the first
-// attempt an apply error refuses the whole push; nothing has been written yet.
-func (e *Engine) mergeDocs(ctx context.Context, coll Collection, b *batch, ids []string, first bool) (mergedDocs, error) {
-	recs, err := e.cfg.Store.Get(ctx, coll.Name, ids)
-	if err != nil {
-		return mergedDocs{}, fmt.Errorf("load from %s: %w", coll.Name, err)
+// pass an apply error refuses the whole push; nothing has been written yet.
+func (e *Engine) mergeDocs(ctx context.Context, coll Collection, b *batch, ids []string, pass mergePass) (mergedDocs, error) {
+	out := mergedDocs{unchanged: map[string]docResult{}, blind: map[string]bool{}}
+	var read []string
+	for _, id := range ids {
+		if pass.blind && e.writeBlind(coll, b, id) {
+			out.blind[id] = true
+		} else {
+			read = append(read, id)
+		}
 	}
-	out := mergedDocs{unchanged: map[string]docResult{}}
+	recs, err := e.load(ctx, coll, read)
+	if err != nil {
+		return mergedDocs{}, err
+	}
 	for _, id := range ids {
 		rec, stored := recs[id]
 		w, changed, err := e.mergeDoc(coll, b, id, rec, stored)
+		if err != nil && out.blind[id] {
+			// Refused against a document assumed absent: ask the stored one.
+			delete(out.blind, id)
+			w, changed, rec, err = e.mergeRead(ctx, coll, b, id)
+		}
 		if err != nil {
-			if !first {
+			if !pass.first {
 				return mergedDocs{}, fmt.Errorf("re-merge %s/%s after a conflict: %w", coll.Name, id, err)
 			}
 			return mergedDocs{}, err
@@ -85,6 +127,32 @@ func (e *Engine) mergeDocs(ctx context.Context, coll Collection, b *batch, ids [
 		out.changed = append(out.changed, w)
 	}
 	return out, nil
+}
+
+// load reads the stored records of ids and remembers the ids found.
+func (e *Engine) load(ctx context.Context, coll Collection, ids []string) (map[string]store.Record, error) {
+	if len(ids) == 0 {
+		return map[string]store.Record{}, nil
+	}
+	recs, err := e.cfg.Store.Get(ctx, coll.Name, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load from %s: %w", coll.Name, err)
+	}
+	for id := range recs {
+		e.known.add(coll.Name, id)
+	}
+	return recs, nil
+}
+
+// mergeRead reads document id and merges the batch's mutations into it.
+func (e *Engine) mergeRead(ctx context.Context, coll Collection, b *batch, id string) (store.Write, bool, store.Record, error) {
+	recs, err := e.load(ctx, coll, []string{id})
+	if err != nil {
+		return store.Write{}, false, store.Record{}, err
+	}
+	rec, stored := recs[id]
+	w, changed, err := e.mergeDoc(coll, b, id, rec, stored)
+	return w, changed, rec, err
 }
 
 func (e *Engine) mergeDoc(coll Collection, b *batch, id string, rec store.Record, stored bool) (store.Write, bool, error) {

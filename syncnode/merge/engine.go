@@ -51,6 +51,9 @@ type Config struct {
 	Tracer trace.Tracer
 	// Metrics records merge latency and mutation counts (optional).
 	Metrics *telemetry.Instruments
+	// KnownIDs bounds how many document ids the engine remembers as stored, half of
+	// them at least (default 100,000); see blind.go.
+	KnownIDs int
 }
 
 // Engine merges pushes into the store. It is safe for concurrent use.
@@ -58,6 +61,8 @@ type Engine struct {
 	cfg   Config
 	mu    sync.Mutex
 	clock crdt.Clock
+	blind bool      // the store wants blind writes (blind.go)
+	known *knownIDs // ids seen stored, which are read before writing
 }
 
 // New returns an Engine with cfg's defaults filled in.
@@ -80,7 +85,10 @@ func New(cfg Config) *Engine {
 	if cfg.Tracer == nil {
 		cfg.Tracer = otel.Tracer(telemetry.Name)
 	}
-	e := &Engine{cfg: cfg}
+	if cfg.KnownIDs <= 0 {
+		cfg.KnownIDs = 100_000
+	}
+	e := &Engine{cfg: cfg, blind: blindWrites(cfg.Store), known: newKnownIDs(cfg.KnownIDs)}
 	e.clock = crdt.Clock{Actor: cfg.NodeID, MaxAheadMillis: cfg.MaxClockAheadMillis, Policy: cfg.SkewPolicy}
 	return e
 }
@@ -139,7 +147,7 @@ func (e *Engine) Check(ctx context.Context, coll Collection, client string, ws [
 	if err != nil {
 		return err
 	}
-	_, err = e.mergeDocs(ctx, coll, b, b.order, true)
+	_, err = e.mergeDocs(ctx, coll, b, b.order, mergePass{first: true})
 	return err
 }
 

@@ -93,6 +93,10 @@ func acceptsAnyObject(raw json.RawMessage) bool {
 	return len(m) == 0 || (len(m) == 1 && m["type"] == "object")
 }
 
+// AcceptsAll reports whether the schema accepts every document (none was declared,
+// or it only says the document is an object). A nil Schema accepts all too.
+func (s *Schema) AcceptsAll() bool { return s == nil || s.anyObject }
+
 // Validate checks a materialised document; nil means it conforms.
 func (s *Schema) Validate(doc []byte) *Violation {
 	if s.anyObject {

@@ -95,3 +95,11 @@ type Clients interface {
 	// Seen records that client was seen at (a later time than the stored one wins).
 	Seen(ctx context.Context, client string, at time.Time) error
 }
+
+// BlindWriter is implemented by stores whose reads cost more than a failed insert.
+// When BlindInserts reports true, the merge engine writes documents it has no reason
+// to think exist without reading them first, as creations (ExpectRev 0); those that
+// do exist come back as conflicts and are read then (syncnode/merge/blind.go).
+type BlindWriter interface {
+	BlindInserts() bool
+}

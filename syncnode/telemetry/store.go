@@ -34,6 +34,12 @@ func end(span trace.Span, err error) {
 	span.End()
 }
 
+// BlindInserts implements store.BlindWriter as the wrapped store does.
+func (t *TracedStore) BlindInserts() bool {
+	bw, ok := t.Store.(store.BlindWriter)
+	return ok && bw.BlindInserts()
+}
+
 // Get implements store.Store.
 func (t *TracedStore) Get(ctx context.Context, coll string, ids []string) (map[string]store.Record, error) {
 	ctx, span := t.start(ctx, "Get", coll, len(ids))

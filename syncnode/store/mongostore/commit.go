@@ -24,7 +24,8 @@ const cleanupTimeout = 30 * time.Second
 
 // Commit allocates seqs for the batch, writes each document with compare-and-swap on
 // its rev, and releases the allocation. Batches above 500 writes are committed in
-// chunks of 500, each with its own allocation.
+// chunks of 500, each with its own allocation; concurrent calls share allocations
+// (group.go).
 //
 // When Commit returns an error after writing began (the server became unreachable),
 // some writes may have been applied. The allocation is then abandoned on the spot
@@ -46,7 +47,7 @@ func (s *Store) Commit(ctx context.Context, collection string, writes []store.Wr
 		return store.CommitResult{}, err
 	}
 	for start := 0; start < len(writes); start += maxChunk {
-		res, err := s.commitChunk(ctx, collection, writes[start:min(start+maxChunk, len(writes))])
+		res, err := s.submit(ctx, collection, writes[start:min(start+maxChunk, len(writes))])
 		if err != nil {
 			return store.CommitResult{}, err
 		}
@@ -58,54 +59,62 @@ func (s *Store) Commit(ctx context.Context, collection string, writes []store.Wr
 	return out, nil
 }
 
-// commitChunk is the three steps of one allocation: allocate, write, release.
-func (s *Store) commitChunk(ctx context.Context, collection string, writes []store.Write) (store.CommitResult, error) {
-	ids := make([]string, len(writes))
-	for i, w := range writes {
-		ids[i] = w.Record.ID
+// runRound is one allocation's steps: allocate (releasing held's allocation in the
+// same update), write, and check the beforeRelease hook. Its own allocation stays
+// pending; the next round or the leader's stepping down releases it.
+func (s *Store) runRound(ctx context.Context, collection string, r, held *round) error {
+	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+	defer cancel()
+	var releasing int64
+	if held != nil {
+		releasing = held.first
 	}
-	first, at, err := s.allocate(ctx, collection, ids)
+	first, err := s.allocate(ctx, collection, r.ids, releasing)
 	if err != nil {
-		return store.CommitResult{}, err
+		if held != nil {
+			s.releaseRound(ctx, collection, held)
+		}
+		return err
 	}
+	r.first = first
 	if h := s.hooks.afterAlloc; h != nil {
-		if err := h(collection, first, ids); err != nil {
-			return store.CommitResult{}, err
+		if err := h(collection, first, r.ids); err != nil {
+			return err
 		}
 	}
-	res, err := s.writeDocs(ctx, collection, first, at, writes)
-	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	if err != nil {
+	if r.res, err = s.writeDocs(ctx, collection, first, r.writes); err != nil {
 		// Some writes may still land: fence them now rather than after the lease.
-		_ = s.abandon(cleanup, collection, pending{first: first, pendingEntry: pendingEntry{IDs: ids}}, first+int64(len(ids))-1)
-		return store.CommitResult{}, err
+		_ = s.abandon(ctx, collection, pending{first: first, pendingEntry: pendingEntry{IDs: r.ids}}, first+int64(len(r.ids))-1)
+		return err
 	}
 	if h := s.hooks.beforeRelease; h != nil {
-		if err := h(collection, first, ids); err != nil {
-			return store.CommitResult{}, err
-		}
+		return h(collection, first, r.ids)
 	}
-	// The writes are durable whatever happens now. If the release fails, a reader
-	// abandons the entry after the lease, and the writes, at their seqs, reach the
-	// feed then. If the entry is already gone, an abandoner fenced our documents
-	// first; each write that succeeded landed before that, while the entry was
-	// still pending, so it is delivered too (docs/change-feed.md, "Late writers").
-	_, _ = s.release(cleanup, collection, first)
-	return res, nil
+	return nil
+}
+
+// releaseRound releases r's allocation on its own. The writes are durable whatever
+// happens now. If the release fails, a reader abandons the entry after the lease,
+// and the writes, at their seqs, reach the feed then. If the entry is already gone,
+// an abandoner fenced our documents first; each write that succeeded landed before
+// that, while the entry was still pending, so it is delivered too
+// (docs/change-feed.md, "Late writers").
+func (s *Store) releaseRound(ctx context.Context, collection string, r *round) {
+	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+	defer cancel()
+	_, _ = s.release(ctx, collection, r.first)
 }
 
 // writeDocs writes the batch, document i with seq first+i: new documents (ExpectRev
 // 0) by insert, the others by update filtered on {_id, rev: ExpectRev}. Inserts that
 // hit an existing _id get one more chance if the document is a fence older than their
 // seq (see recover.go). Each write either commits or is reported as a conflict.
-// Documents record now, the allocation's time, in "at" (for diagnostics only).
-func (s *Store) writeDocs(ctx context.Context, collection string, first int64, now time.Time, writes []store.Write) (store.CommitResult, error) {
+func (s *Store) writeDocs(ctx context.Context, collection string, first int64, writes []store.Write) (store.CommitResult, error) {
 	var inserts []any
 	var insertIdx, updateIdx []int
 	for i, w := range writes {
 		if w.ExpectRev == 0 {
-			inserts = append(inserts, docFields(w, first+int64(i), 1, now, true))
+			inserts = append(inserts, docFields(w, first+int64(i), 1, true))
 			insertIdx = append(insertIdx, i)
 		} else {
 			updateIdx = append(updateIdx, i)
@@ -116,7 +125,7 @@ func (s *Store) writeDocs(ctx context.Context, collection string, first int64, n
 		return store.CommitResult{}, err
 	}
 	updateIdx = append(updateIdx, taken...) // fence takeovers are updates too
-	ok, err := s.updateDocs(ctx, collection, first, writes, updateIdx, now)
+	ok, err := s.updateDocs(ctx, collection, first, writes, updateIdx)
 	if err != nil {
 		return store.CommitResult{}, err
 	}
@@ -140,19 +149,20 @@ func contains(xs []int, x int) bool {
 	return false
 }
 
-// docFields is the stored form of w with the given seq and rev; with withID it
-// includes _id (for inserts).
-func docFields(w store.Write, seq, rev int64, at time.Time, withID bool) bson.D {
+// docFields is the stored form of w with the given seq and rev. For an insert
+// (insert true) it includes _id and leaves out del unless the document is deleted:
+// every field costs FerretDB time on each insert, and a missing del reads as false.
+func docFields(w store.Write, seq, rev int64, insert bool) bson.D {
 	r := check.Committed(w, 0, 0)
-	d := make(bson.D, 0, 8)
-	if withID {
+	d := make(bson.D, 0, 7)
+	if insert {
 		d = append(d, bson.E{Key: "_id", Value: r.ID})
 	}
-	return append(d,
-		bson.E{Key: "rev", Value: rev}, bson.E{Key: "seq", Value: seq},
-		bson.E{Key: "ver", Value: r.Version}, bson.E{Key: "del", Value: r.Deleted},
-		bson.E{Key: "state", Value: r.State}, bson.E{Key: "json", Value: r.Doc},
-		bson.E{Key: "at", Value: at})
+	d = append(d, bson.E{Key: "rev", Value: rev}, bson.E{Key: "seq", Value: seq}, bson.E{Key: "ver", Value: r.Version})
+	if !insert || r.Deleted {
+		d = append(d, bson.E{Key: "del", Value: r.Deleted})
+	}
+	return append(d, bson.E{Key: "state", Value: r.State}, bson.E{Key: "json", Value: r.Doc})
 }
 
 // insertDocs inserts docs (unordered) and returns the batch indexes (from idx) of
@@ -183,14 +193,14 @@ func (s *Store) insertDocs(ctx context.Context, collection string, docs []any, i
 // and reports which matched. When fewer matched than were sent, it reads the
 // documents back: a write matched exactly if its document now carries its seq, as
 // no one else ever writes that seq.
-func (s *Store) updateDocs(ctx context.Context, collection string, first int64, writes []store.Write, idx []int, now time.Time) (map[int]bool, error) {
+func (s *Store) updateDocs(ctx context.Context, collection string, first int64, writes []store.Write, idx []int) (map[int]bool, error) {
 	ok := make(map[int]bool, len(idx))
 	if len(idx) == 0 {
 		return ok, nil
 	}
 	models := make([]mongo.WriteModel, len(idx))
 	for j, i := range idx {
-		models[j] = casModel(writes[i], first+int64(i), now)
+		models[j] = casModel(writes[i], first+int64(i))
 	}
 	res, err := s.docs(collection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 	if err != nil {
@@ -214,9 +224,9 @@ func (s *Store) updateDocs(ctx context.Context, collection string, first int64, 
 
 // casModel is the conditional update of w to seq: on its ExpectRev, or for a new
 // document on a fence placed before seq was allocated.
-func casModel(w store.Write, seq int64, now time.Time) mongo.WriteModel {
+func casModel(w store.Write, seq int64) mongo.WriteModel {
 	filter := bson.D{{Key: "_id", Value: w.Record.ID}, {Key: "rev", Value: w.ExpectRev}}
-	update := bson.D{{Key: "$set", Value: docFields(w, seq, w.ExpectRev+1, now, false)}}
+	update := bson.D{{Key: "$set", Value: docFields(w, seq, w.ExpectRev+1, false)}}
 	if w.ExpectRev == 0 {
 		filter = append(filter, bson.E{Key: "fence", Value: bson.D{{Key: "$lt", Value: seq}}})
 		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "fence", Value: ""}}})

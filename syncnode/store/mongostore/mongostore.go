@@ -5,7 +5,7 @@
 // pipelines. Several processes may share one database concurrently.
 //
 // Collection C keeps its documents in the MongoDB collection "docs.C" as
-// {_id, rev, seq, ver, del, state, json, at} and its sequencer in "_lattice_seq" as
+// {_id, rev, seq, ver, del, state, json} and its sequencer in "_lattice_seq" as
 // {_id: C, last, pending: {"s<first seq>": {n, ids, node, at}}}. The change feed and
 // the proof that it never loses a committed write are in docs/change-feed.md.
 package mongostore
@@ -82,9 +82,10 @@ type Store struct {
 
 // collState is this process's state for one collection.
 type collState struct {
-	allocMu sync.Mutex // one allocation at a time per collection and process
-	last    int64      // last seq seen allocated: the guess for the next allocation
-	indexed bool
+	allocMu   sync.Mutex // one allocation at a time per collection and process
+	last      int64      // last seq seen allocated: the guess for the next allocation
+	indexed   bool
+	committer committer // queues concurrent commits into shared allocations
 }
 
 // hooks let tests stop a commit between its steps, as a paused or dying node would.
@@ -247,3 +248,9 @@ func (d docBSON) record() store.Record {
 	return store.Record{ID: d.ID, State: d.State, Doc: d.JSON, Version: d.Ver,
 		Deleted: d.Del, Seq: uint64(d.Seq), Rev: d.Rev}
 }
+
+// BlindInserts implements store.BlindWriter: a push that creates documents saves the
+// read (one round trip on MongoDB, a collection scan on FerretDB), and a creation
+// that finds its document existing costs one failed insert in a bulk write that
+// runs anyway.
+func (s *Store) BlindInserts() bool { return true }

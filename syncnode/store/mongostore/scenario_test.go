@@ -96,8 +96,7 @@ func TestDeadBeforeWriting(t *testing.T) {
 	srv := ferrettest.Start(t)
 	a, b, r := newNode(t, srv, "a", longLease), newNode(t, srv, "b", longLease), newNode(t, srv, "reader", longLease)
 	var first int64
-	var at time.Time
-	a.hooks.afterAlloc = func(_ string, f int64, _ []string) error { first, at = f, a.now(); return errDied }
+	a.hooks.afterAlloc = func(_ string, f int64, _ []string) error { first = f; return errDied }
 	if _, err := a.Commit(testCtx(t), coll, []store.Write{w("x", "a1", 0)}); err != errDied {
 		t.Fatalf("dying commit: %v", err)
 	}
@@ -111,7 +110,7 @@ func TestDeadBeforeWriting(t *testing.T) {
 	if missed := lost(t, r, records(resB.Committed), rd.seen); len(missed) != 0 {
 		t.Fatalf("lost: %v", missed)
 	}
-	late, err := a.writeDocs(testCtx(t), coll, first, at, []store.Write{w("x", "a1", 0)})
+	late, err := a.writeDocs(testCtx(t), coll, first, []store.Write{w("x", "a1", 0)})
 	if err != nil || len(late.Committed) != 0 {
 		t.Fatalf("A's late insert after abandonment: %+v, %v; want a conflict", late, err)
 	}

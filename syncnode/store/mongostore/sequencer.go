@@ -24,9 +24,30 @@ type sequencerDoc struct {
 // pendingEntry is one allocation in flight: seqs first..first+len(IDs)-1 go to IDs in
 // order. The first seq is in its key, written at the moment the range is allocated.
 type pendingEntry struct {
-	IDs  []string  `bson:"ids"`
+	IDs  idList    `bson:"ids"`
 	Node string    `bson:"node"`
 	At   time.Time `bson:"at"`
+}
+
+// idList is stored as one binary value, the ids joined by NUL (which ids never
+// contain): every allocation rewrites the sequencer document, and FerretDB decodes
+// and encodes an array value by value, a binary at once.
+type idList []string
+
+// MarshalBSONValue implements bson.ValueMarshaler.
+func (l idList) MarshalBSONValue() (byte, []byte, error) {
+	t, data, err := bson.MarshalValue(bson.Binary{Data: []byte(strings.Join(l, "\x00"))})
+	return byte(t), data, err
+}
+
+// UnmarshalBSONValue implements bson.ValueUnmarshaler.
+func (l *idList) UnmarshalBSONValue(t byte, data []byte) error {
+	var b bson.Binary
+	if err := bson.UnmarshalValue(bson.Type(t), data, &b); err != nil {
+		return fmt.Errorf("mongostore: pending ids: %w", err)
+	}
+	*l = strings.Split(string(b.Data), "\x00")
+	return nil
 }
 
 // pending is a decoded pending entry with its first seq.
@@ -49,12 +70,12 @@ func parsePendingKey(k string) (int64, error) {
 
 // allocate reserves len(ids) consecutive seqs for ids and returns the first. In the
 // same atomic update that advances last, it records the range as pending, so a seq
-// is never allocated without being visible as pending. The update is a
-// compare-and-swap on last; one allocation per collection runs at a time in this
-// process, so only other processes can make it retry.
-//
-// It also returns the allocation's time, which the documents record in "at".
-func (s *Store) allocate(ctx context.Context, collection string, ids []string) (int64, time.Time, error) {
+// is never allocated without being visible as pending; the same update releases the
+// pending entry starting at releasing (0: none), whose writes have all completed.
+// The update is a compare-and-swap on last; one allocation per collection runs at a
+// time in this process (the group commit's leader), so only other processes can make
+// it retry.
+func (s *Store) allocate(ctx context.Context, collection string, ids []string, releasing int64) (int64, error) {
 	cs := s.coll(collection)
 	cs.allocMu.Lock()
 	defer cs.allocMu.Unlock()
@@ -66,16 +87,19 @@ func (s *Store) allocate(ctx context.Context, collection string, ids []string) (
 			{Key: "last", Value: cs.last + int64(len(ids))},
 			{Key: "pending." + pendingKey(first), Value: entry},
 		}}}
+		if releasing > 0 {
+			update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "pending." + pendingKey(releasing), Value: ""}}})
+		}
 		res, err := s.sequencer().UpdateOne(ctx, filter, update)
 		if err != nil {
-			return 0, entry.At, mapErr("allocate seqs in "+collection, err)
+			return 0, mapErr("allocate seqs in "+collection, err)
 		}
 		if res.MatchedCount == 1 {
 			cs.last += int64(len(ids))
-			return first, entry.At, nil
+			return first, nil
 		}
 		if cs.last, err = s.readLast(ctx, collection); err != nil {
-			return 0, entry.At, err
+			return 0, err
 		}
 	}
 }

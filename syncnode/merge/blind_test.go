@@ -1,0 +1,142 @@
+package merge
+
+import (
+	"context"
+	"encoding/json"
+	"sync/atomic"
+	"testing"
+
+	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/crdt"
+	"github.com/lattice-sync/lattice/syncnode/schema"
+	"github.com/lattice-sync/lattice/syncnode/store"
+)
+
+// blindStore asks for blind writes and counts the documents read.
+type blindStore struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (b *blindStore) BlindInserts() bool { return true }
+
+func (b *blindStore) Get(ctx context.Context, coll string, ids []string) (map[string]store.Record, error) {
+	b.reads.Add(int64(len(ids)))
+	return b.Store.Get(ctx, coll, ids)
+}
+
+// twoNodes returns two engines on one store that wants blind writes, as two nodes
+// sharing a database would be.
+func twoNodes(t *testing.T) (a, b *Engine, st *blindStore) {
+	_, inner := openEngine(t)
+	st = &blindStore{Store: inner}
+	return New(Config{Store: st, NodeID: "a"}), New(Config{Store: st, NodeID: "b"}), st
+}
+
+func set(id string, mid uint64, field string, v any) protocol.Mutation {
+	raw, _ := json.Marshal(v)
+	return protocol.Mutation{ID: id, Mid: mid, Set: map[string]json.RawMessage{field: raw}}
+}
+
+func storedJSON(t *testing.T, st store.Store, id string) map[string]any {
+	t.Helper()
+	recs, err := st.Get(context.Background(), "orders", []string{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(recs[id].Doc, &doc); err != nil {
+		t.Fatalf("document %s: %v (%q)", id, err, recs[id].Doc)
+	}
+	return doc
+}
+
+// TestBlindWriteCreatesWithoutReading: a push creating documents reads none.
+func TestBlindWriteCreatesWithoutReading(t *testing.T) {
+	a, _, st := twoNodes(t)
+	coll := Collection{Name: "orders", Fields: crdt.Fields{}}
+	res, err := a.Push(context.Background(), coll, "anna", []protocol.Mutation{set("x", 1, "title", "Pump"), set("y", 2, "title", "Valve")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := st.reads.Load(); n != 0 {
+		t.Fatalf("creating 2 documents read %d", n)
+	}
+	if res.Versions[0].Version == "" || storedJSON(t, st, "y")["title"] != "Valve" {
+		t.Fatalf("push result %+v", res)
+	}
+}
+
+// TestBlindWriteMergesIntoExisting: node b, which never saw x, pushes a field of it
+// blind; the insert finds x, and b merges into it rather than replacing it. Node b
+// then knows x and reads it first.
+func TestBlindWriteMergesIntoExisting(t *testing.T) {
+	a, b, st := twoNodes(t)
+	ctx := context.Background()
+	coll := Collection{Name: "orders", Fields: crdt.Fields{"visits": crdt.FieldCounter}}
+	if _, err := a.Push(ctx, coll, "anna", []protocol.Mutation{set("x", 1, "title", "Pump"), {ID: "x", Mid: 2, Incr: map[string]json.RawMessage{"visits": json.RawMessage("2")}}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.Push(ctx, coll, "ben", []protocol.Mutation{set("x", 1, "status", "done"), {ID: "x", Mid: 2, Incr: map[string]json.RawMessage{"visits": json.RawMessage("3")}}, set("z", 3, "title", "New")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := storedJSON(t, st, "x")
+	if doc["title"] != "Pump" || doc["status"] != "done" || doc["visits"] != float64(5) {
+		t.Fatalf("x after a blind write from another node = %v; want both nodes' fields and visits 5", doc)
+	}
+	if res.Versions[0].Version != res.Versions[1].Version || storedJSON(t, st, "z")["title"] != "New" {
+		t.Fatalf("push result %+v", res)
+	}
+	before := st.reads.Load()
+	if _, err := b.Push(ctx, coll, "ben", []protocol.Mutation{set("x", 4, "status", "checked")}); err != nil {
+		t.Fatal(err)
+	}
+	if st.reads.Load() != before+1 {
+		t.Fatalf("a known document was not read first (%d reads)", st.reads.Load()-before)
+	}
+}
+
+// TestBlindRetryIsNoOp: a retried push (same client and mids) reaching a node that
+// does not know the document changes nothing.
+func TestBlindRetryIsNoOp(t *testing.T) {
+	a, b, st := twoNodes(t)
+	ctx := context.Background()
+	coll := Collection{Name: "orders", Fields: crdt.Fields{}}
+	ms := []protocol.Mutation{set("x", 1, "title", "Pump")}
+	first, err := a.Push(ctx, coll, "anna", ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := st.Store.Get(ctx, "orders", []string{"x"})
+	again, err := b.Push(ctx, coll, "anna", ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := st.Store.Get(ctx, "orders", []string{"x"})
+	if again.Versions[0].Version != first.Versions[0].Version || after["x"].Rev != recs["x"].Rev {
+		t.Fatalf("retry through another node: version %s -> %s, rev %d -> %d",
+			first.Versions[0].Version, again.Versions[0].Version, recs["x"].Rev, after["x"].Rev)
+	}
+}
+
+// TestNoBlindWritesWithSchemaOrSplice: a collection with a real schema, and a
+// splice, read before writing, so that their refusals stay whole.
+func TestNoBlindWritesWithSchemaOrSplice(t *testing.T) {
+	a, _, st := twoNodes(t)
+	ctx := context.Background()
+	sch, err := schema.Compile(json.RawMessage(`{"type":"object","properties":{"title":{"type":"string"}}}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Push(ctx, Collection{Name: "orders", Fields: crdt.Fields{}, Schema: sch}, "anna", []protocol.Mutation{set("x", 1, "title", "Pump")}); err != nil {
+		t.Fatal(err)
+	}
+	text := Collection{Name: "orders", Fields: crdt.Fields{"notes": crdt.FieldText}}
+	if _, err := a.Push(ctx, text, "anna", []protocol.Mutation{splice("n", 1, "", 0, "Seal")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.reads.Load(); n != 2 {
+		t.Fatalf("%d documents read; want both (schema, splice)", n)
+	}
+}

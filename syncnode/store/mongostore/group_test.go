@@ -1,0 +1,122 @@
+package mongostore
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lattice-sync/lattice/syncnode/store"
+	"github.com/lattice-sync/lattice/syncnode/store/ferrettest"
+)
+
+// holdFirstRound stops s's first allocation until waiting more commits are queued
+// behind it, and counts allocations.
+func holdFirstRound(t *testing.T, s *Store, waiting int) *int {
+	allocs := 0
+	s.hooks.afterAlloc = func(string, int64, []string) error {
+		allocs++
+		if allocs == 1 {
+			deadline := time.Now().Add(30 * time.Second)
+			for queued(s) < waiting {
+				if time.Now().After(deadline) {
+					t.Errorf("only %d commits queued behind the first", queued(s))
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		return nil
+	}
+	return &allocs
+}
+
+// waitForLeader returns once a commit of s leads.
+func waitForLeader(s *Store) {
+	c := &s.coll(coll).committer
+	for {
+		c.mu.Lock()
+		leading := c.leading
+		c.mu.Unlock()
+		if leading {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func queued(s *Store) int {
+	c := &s.coll(coll).committer
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
+}
+
+// TestConcurrentCommitsShareAnAllocation: commits queued behind a running one go
+// into one allocation together; each caller gets its own result, and every write
+// reaches the feed with nothing left pending.
+func TestConcurrentCommitsShareAnAllocation(t *testing.T) {
+	s := newNode(t, ferrettest.Start(t), "n", longLease)
+	allocs := holdFirstRound(t, s, 4)
+	results := make([]store.CommitResult, 5)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = mustCommit(t, s, w(fmt.Sprint("a", i), "1", 0), w(fmt.Sprint("b", i), "1", 0))
+		}()
+		if i == 0 {
+			waitForLeader(s)
+		}
+	}
+	wg.Wait()
+	if *allocs != 2 {
+		t.Fatalf("5 concurrent commits made %d allocations, want 2 (one held, then the 4 queued together)", *allocs)
+	}
+	var acked []store.Record
+	for i, res := range results {
+		if len(res.Committed) != 2 || len(res.Conflicts) != 0 {
+			t.Fatalf("commit %d: %+v", i, res)
+		}
+		acked = append(acked, records(res.Committed)...)
+	}
+	rd := newReader(realFeed, s)
+	rd.drain(t)
+	if missed := lost(t, s, acked, rd.seen); len(missed) != 0 {
+		t.Fatalf("lost %v", missed)
+	}
+	if pend := pendingEntries(t, s); len(pend) != 0 {
+		t.Fatalf("pending after the group: %v", pend)
+	}
+}
+
+// TestGroupKeepsOneWritePerID: two queued commits of the same new document go into
+// different rounds, so exactly one creates it and the other gets a conflict.
+func TestGroupKeepsOneWritePerID(t *testing.T) {
+	s := newNode(t, ferrettest.Start(t), "n", longLease)
+	allocs := holdFirstRound(t, s, 2)
+	results := make([]store.CommitResult, 3)
+	var wg sync.WaitGroup
+	for i := range results {
+		id := "x"
+		if i == 0 {
+			id = "first"
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = mustCommit(t, s, w(id, fmt.Sprint(i), 0))
+		}()
+		if i == 0 {
+			waitForLeader(s)
+		}
+	}
+	wg.Wait()
+	if *allocs != 3 {
+		t.Fatalf("%d allocations, want 3 (the same id never shares a round)", *allocs)
+	}
+	if n := len(results[1].Committed) + len(results[2].Committed); n != 1 || len(results[1].Conflicts)+len(results[2].Conflicts) != 1 {
+		t.Fatalf("two creations of x: %+v and %+v; want one committed, one conflict", results[1], results[2])
+	}
+}
