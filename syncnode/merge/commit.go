@@ -184,21 +184,20 @@ func (e *Engine) mergeDoc(coll Collection, b *batch, id string, rec store.Record
 // write builds the store write of doc, refusing documents over the size limit or
 // against the collection's schema.
 func (e *Engine) write(coll Collection, doc *crdt.Doc, rev int64, mutation int) (store.Write, bool, error) {
-	id := doc.ID()
-	js, deleted := doc.AppendJSON(nil)
-	if coll.Schema != nil && !deleted {
-		if v := coll.Schema.Validate(js); v != nil {
+	rec := store.NewRecord(doc)
+	id := rec.ID
+	if !rec.Deleted {
+		if v := coll.Schema.Validate(rec.Doc); v != nil {
 			return store.Write{}, false, &Error{Status: 400, Code: protocol.CodeSchemaViolation,
 				Message: fmt.Sprintf("document %s would violate the schema of %s at %q: %s", id, coll.Name, v.Path, v.Message),
 				Details: map[string]any{"mutation": mutation, "id": id, "path": v.Path, "rule": v.Rule}}
 		}
 	}
-	if len(js) > e.cfg.MaxDocBytes {
+	if len(rec.Doc) > e.cfg.MaxDocBytes {
 		return store.Write{}, false, &Error{Status: 413, Code: protocol.CodeTooLarge,
-			Message: fmt.Sprintf("document %s would be %d bytes, limit is %d", id, len(js), e.cfg.MaxDocBytes),
+			Message: fmt.Sprintf("document %s would be %d bytes, limit is %d", id, len(rec.Doc), e.cfg.MaxDocBytes),
 			Details: map[string]any{"mutation": mutation, "id": id, "limit": e.cfg.MaxDocBytes}}
 	}
-	rec := store.Record{ID: id, State: doc.AppendBinary(nil), Doc: js, Version: doc.Version(), Deleted: deleted}
 	return store.Write{Record: rec, ExpectRev: rev}, true, nil
 }
 

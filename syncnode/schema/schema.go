@@ -97,9 +97,10 @@ func acceptsAnyObject(raw json.RawMessage) bool {
 // or it only says the document is an object). A nil Schema accepts all too.
 func (s *Schema) AcceptsAll() bool { return s == nil || s.anyObject }
 
-// Validate checks a materialised document; nil means it conforms.
+// Validate checks a materialised document; nil means it conforms (a nil Schema
+// accepts every document).
 func (s *Schema) Validate(doc []byte) *Violation {
-	if s.anyObject {
+	if s.AcceptsAll() {
 		return nil
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))

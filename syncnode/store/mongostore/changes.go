@@ -82,7 +82,9 @@ func (s *Store) feedRange(ctx context.Context, collection string, after, upTo in
 	}
 	recs := make([]store.Record, len(docs))
 	for i, d := range docs {
-		recs[i] = d.record()
+		if recs[i], err = d.record(); err != nil {
+			return nil, err
+		}
 	}
 	return recs, nil
 }

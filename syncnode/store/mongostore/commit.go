@@ -149,20 +149,14 @@ func contains(xs []int, x int) bool {
 	return false
 }
 
-// docFields is the stored form of w with the given seq and rev. For an insert
-// (insert true) it includes _id and leaves out del unless the document is deleted:
-// every field costs FerretDB time on each insert, and a missing del reads as false.
-func docFields(w store.Write, seq, rev int64, insert bool) bson.D {
-	r := check.Committed(w, 0, 0)
-	d := make(bson.D, 0, 7)
-	if insert {
-		d = append(d, bson.E{Key: "_id", Value: r.ID})
+// docFields is the stored form of w with the given seq and rev: the state alone
+// (docBSON); with withID it includes _id, for inserts.
+func docFields(w store.Write, seq, rev int64, withID bool) bson.D {
+	d := make(bson.D, 0, 4)
+	if withID {
+		d = append(d, bson.E{Key: "_id", Value: w.Record.ID})
 	}
-	d = append(d, bson.E{Key: "rev", Value: rev}, bson.E{Key: "seq", Value: seq}, bson.E{Key: "ver", Value: r.Version})
-	if !insert || r.Deleted {
-		d = append(d, bson.E{Key: "del", Value: r.Deleted})
-	}
-	return append(d, bson.E{Key: "state", Value: r.State}, bson.E{Key: "json", Value: r.Doc})
+	return append(d, bson.E{Key: "rev", Value: rev}, bson.E{Key: "seq", Value: seq}, bson.E{Key: "state", Value: w.Record.State})
 }
 
 // insertDocs inserts docs (unordered) and returns the batch indexes (from idx) of

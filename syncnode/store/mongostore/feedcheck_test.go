@@ -14,6 +14,7 @@ import (
 
 	"github.com/lattice-sync/lattice/syncnode/store"
 	"github.com/lattice-sync/lattice/syncnode/store/ferrettest"
+	"github.com/lattice-sync/lattice/syncnode/store/storetest"
 )
 
 // This file holds the pieces shared by the feed tests: nodes, the feed under test
@@ -181,7 +182,7 @@ func pendingEntries(t *testing.T, s *Store) map[string]pendingEntry {
 
 // w builds a write of id with state tag on top of rev.
 func w(id, tag string, rev int64) store.Write {
-	return store.Write{Record: store.Record{ID: id, State: []byte(tag), Doc: []byte(`{}`), Version: tag}, ExpectRev: rev}
+	return store.Write{Record: storetest.Record(id, tag), ExpectRev: rev}
 }
 
 func mustCommit(t *testing.T, s *Store, ws ...store.Write) store.CommitResult {

@@ -5,7 +5,7 @@
 // pipelines. Several processes may share one database concurrently.
 //
 // Collection C keeps its documents in the MongoDB collection "docs.C" as
-// {_id, rev, seq, ver, del, state, json} and its sequencer in "_lattice_seq" as
+// {_id, rev, seq, state} and its sequencer in "_lattice_seq" as
 // {_id: C, last, pending: {"s<first seq>": {n, ids, node, at}}}. The change feed and
 // the proof that it never loses a committed write are in docs/change-feed.md.
 package mongostore
@@ -210,7 +210,9 @@ func (s *Store) Get(ctx context.Context, collection string, ids []string) (map[s
 		return nil, mapErr("get from "+collection, err)
 	}
 	for _, d := range docs {
-		out[d.ID] = d.record()
+		if out[d.ID], err = d.record(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -231,22 +233,26 @@ func (s *Store) Close(ctx context.Context) error {
 	return nil
 }
 
-// docBSON is a stored document. A fence (rev 0, seq 0) stands for a document that
-// does not exist and blocks late inserts from abandoned allocations.
+// docBSON is a stored document: {_id, rev, seq, state}. The materialised JSON,
+// version and deleted flag derive from the state (store.DecodeRecord), so they are
+// not stored twice. A fence (rev 0, seq 0) stands for a document that does not
+// exist yet (recover.go).
 type docBSON struct {
 	ID    string `bson:"_id"`
 	Rev   int64  `bson:"rev"`
 	Seq   int64  `bson:"seq"`
-	Ver   string `bson:"ver"`
-	Del   bool   `bson:"del"`
 	State []byte `bson:"state"`
-	JSON  []byte `bson:"json"`
 	Fence int64  `bson:"fence,omitempty"`
 }
 
-func (d docBSON) record() store.Record {
-	return store.Record{ID: d.ID, State: d.State, Doc: d.JSON, Version: d.Ver,
-		Deleted: d.Del, Seq: uint64(d.Seq), Rev: d.Rev}
+// record decodes d into the record it stores.
+func (d docBSON) record() (store.Record, error) {
+	r, err := store.DecodeRecord(d.State)
+	if err != nil {
+		return store.Record{}, fmt.Errorf("mongostore: document %q: %w", d.ID, err)
+	}
+	r.ID, r.Seq, r.Rev = d.ID, uint64(d.Seq), d.Rev
+	return r, nil
 }
 
 // BlindInserts implements store.BlindWriter: a push that creates documents saves the

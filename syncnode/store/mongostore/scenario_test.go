@@ -8,6 +8,7 @@ import (
 
 	"github.com/lattice-sync/lattice/syncnode/store"
 	"github.com/lattice-sync/lattice/syncnode/store/ferrettest"
+	"github.com/lattice-sync/lattice/syncnode/store/storetest"
 )
 
 // Deterministic interleavings, driven by the commit hooks. Leases are an hour, and
@@ -145,8 +146,8 @@ func TestDeadAfterWriting(t *testing.T) {
 	if missed := lost(t, r, nil, rd.seen); len(missed) != 0 || len(rd.seen) != 2 {
 		t.Fatalf("after abandonment: seen %v, lost %v", rd.seen, missed)
 	}
-	if got := string(rd.seen["z"].State); got != "z2" {
-		t.Fatalf("z delivered as %q, want the dead node's write z2", got)
+	if got, want := rd.seen["z"].Doc, storetest.Record("z", "z2").Doc; string(got) != string(want) {
+		t.Fatalf("z delivered as %s, want the dead node's write %s", got, want)
 	}
 }
 

@@ -89,7 +89,7 @@ func testMixedBatch(t *testing.T, open Opener) {
 	for id, r := range res.Committed {
 		assertRecord(t, got[id], r)
 	}
-	if got["b"].Rev != 1 || string(got["b"].State) != "state:b1" {
+	if got["b"].Rev != 1 || !sameContent(got["b"], rec("b", "b1")) {
 		t.Fatalf("conflicting write changed b: %s", describe(got["b"]))
 	}
 }
@@ -148,7 +148,7 @@ func testInvalidCalls(t *testing.T, open Opener) {
 func testDeleted(t *testing.T, open Opener) {
 	s := openStore(t, open)
 	mustCommit(t, s, "items", write("a", "a1", 0))
-	del := store.Write{Record: store.Record{ID: "a", State: []byte("tombstone"), Doc: []byte("null"), Version: "v:del", Deleted: true}, ExpectRev: 1}
+	del := store.Write{Record: Tombstone("a"), ExpectRev: 1}
 	committed := mustCommit(t, s, "items", del).Committed["a"]
 	got := mustGet(t, s, "items", "a")["a"]
 	assertRecord(t, got, committed)
@@ -180,12 +180,12 @@ func testCollectionsAreSeparate(t *testing.T, open Opener) {
 	s := openStore(t, open)
 	mustCommit(t, s, "alpha", write("a", "alpha", 0))
 	mustCommit(t, s, "beta", write("a", "beta", 0))
-	if got := mustGet(t, s, "alpha", "a")["a"]; string(got.State) != "state:alpha" {
+	if got := mustGet(t, s, "alpha", "a")["a"]; !sameContent(got, rec("a", "alpha")) {
 		t.Fatalf("alpha/a = %s", describe(got))
 	}
 	for _, coll := range []string{"alpha", "beta"} {
 		all, _ := readAll(t, s, coll, 0, 10)
-		if len(all) != 1 || string(all[0].State) != "state:"+coll {
+		if len(all) != 1 || !sameContent(all[0], rec("a", coll)) {
 			t.Fatalf("feed of %s = %v", coll, all)
 		}
 	}

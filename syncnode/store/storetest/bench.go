@@ -14,8 +14,7 @@ func BenchWrites(prefix string, n int) []store.Write {
 	ws := make([]store.Write, n)
 	for i := range ws {
 		id := fmt.Sprintf("%s-%d", prefix, i)
-		ws[i] = store.Write{Record: store.Record{ID: id, State: make([]byte, 64),
-			Doc: []byte(`{"title":"a small document","n":1}`), Version: "a1"}}
+		ws[i] = store.Write{Record: Record(id, "a small document")}
 	}
 	return ws
 }

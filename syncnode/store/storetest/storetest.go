@@ -6,9 +6,13 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/lattice-sync/lattice/crdt"
 
 	"github.com/lattice-sync/lattice/syncnode/store"
 )
@@ -62,13 +66,25 @@ func openStore(t *testing.T, open Opener) store.Store {
 }
 
 // rec builds a record with content derived from tag.
-func rec(id, tag string) store.Record {
-	return store.Record{
-		ID:      id,
-		State:   []byte("state:" + tag),
-		Doc:     []byte(fmt.Sprintf(`{"id":%q,"tag":%q}`, id, tag)),
-		Version: "v:" + tag,
+func rec(id, tag string) store.Record { return Record(id, tag) }
+
+// Record returns the record of document id holding {"tag": tag}: a real CRDT state
+// with the JSON and version derived from it, as the merge engine writes them (a
+// store may keep only the state and derive the rest).
+func Record(id, tag string) store.Record {
+	return recordOf(id, &crdt.Mutation{Set: []crdt.PathValue{{Path: "tag", Value: json.RawMessage(strconv.Quote(tag))}}})
+}
+
+// Tombstone returns the record of document id, deleted.
+func Tombstone(id string) store.Record { return recordOf(id, &crdt.Mutation{Delete: true}) }
+
+func recordOf(id string, m *crdt.Mutation) store.Record {
+	doc := crdt.NewDoc(id)
+	m.ID, m.Client, m.Mid, m.Clock = id, "storetest", 1, crdt.HLC{Wall: 1, Actor: "storetest"}
+	if _, err := doc.Apply(m, nil); err != nil {
+		panic(fmt.Sprintf("storetest: build %s: %v", id, err))
 	}
+	return store.NewRecord(doc)
 }
 
 // write builds a Write of rec(id, tag) expecting rev.
