@@ -68,32 +68,57 @@ func pushAll(b *testing.B, url string, writers, n, batch int) {
 	wg.Wait()
 }
 
-// BenchmarkPush measures durable push throughput over HTTP: 4 writers, batches of
-// 100 new documents and single-document pushes, on both stores.
+// benchWriters are the concurrent clients of the push benchmarks: a few, and as
+// many as a small crew of technicians reconnecting at once.
+var benchWriters = []int{4, 16}
+
+// BenchmarkPush measures durable push throughput over HTTP: 4000 new documents per
+// iteration from 4 or 16 concurrent writers, in batches of 100, and 400
+// single-document pushes from 4 writers, on both stores.
 func BenchmarkPush(b *testing.B) {
-	stores := map[string]func(testing.TB) store.Store{"embedded": openStore, "mongodb": openMongo}
-	for _, name := range []string{"embedded", "mongodb"} {
-		for _, batch := range []int{100, 1} {
-			b.Run(fmt.Sprintf("%s/batch=%d", name, batch), func(b *testing.B) {
-				srv := benchServer(b, stores[name](b))
-				per := 1000
-				if batch == 1 {
-					per = 100
-				}
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					pushAll(b, srv.URL, 4, per, batch)
-				}
-				b.ReportMetric(float64(4*per*b.N)/b.Elapsed().Seconds(), "mutations/s")
-			})
-		}
+	for _, writers := range benchWriters {
+		b.Run(fmt.Sprintf("embedded/batch=100/writers=%d", writers), func(b *testing.B) {
+			benchPush(b, openStore(b), writers, 4000/writers, 100)
+		})
+	}
+	b.Run("embedded/batch=1/writers=4", func(b *testing.B) { benchPush(b, openStore(b), 4, 100, 1) })
+	for _, writers := range benchWriters {
+		b.Run(fmt.Sprintf("mongodb/batch=100/writers=%d", writers), func(b *testing.B) {
+			srv := ferrettest.Start(b)
+			benchPush(b, openMongoOn(b, srv), writers, 4000/writers, 100)
+			logWrites(b, srv)
+		})
+	}
+	b.Run("mongodb/batch=1/writers=4", func(b *testing.B) { benchPush(b, openMongo(b), 4, 100, 1) })
+}
+
+func benchPush(b *testing.B, st store.Store, writers, per, batch int) {
+	srv := benchServer(b, st)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pushAll(b, srv.URL, writers, per, batch)
+	}
+	b.ReportMetric(float64(writers*per*b.N)/b.Elapsed().Seconds(), "mutations/s")
+}
+
+// logWrites logs how busy FerretDB was with each kind of write during the benchmark.
+func logWrites(b *testing.B, srv ferrettest.Server) {
+	if st := srv.WriteStats(); st != nil {
+		b.Logf("%d iterations in %s; FerretDB writes: %s", b.N, b.Elapsed().Round(time.Millisecond), st)
 	}
 }
 
 // BenchmarkRawBulkWrite is the yardstick for BenchmarkPush/mongodb: the driver's
-// unordered bulkWrite inserting the same documents on the same kind of server, 4
-// writers, batches of 100 (no read, no merge, no feed: the floor of any ingest).
+// unordered bulkWrite inserting the same documents on the same kind of server, from
+// the same number of writers in batches of 100 (no read, no merge, no feed: the floor
+// of any ingest).
 func BenchmarkRawBulkWrite(b *testing.B) {
+	for _, writers := range benchWriters {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) { benchRawBulkWrite(b, writers) })
+	}
+}
+
+func benchRawBulkWrite(b *testing.B, writers int) {
 	srv := ferrettest.Start(b)
 	client, err := mongo.Connect(options.Client().ApplyURI(srv.URI))
 	if err != nil {
@@ -101,23 +126,16 @@ func BenchmarkRawBulkWrite(b *testing.B) {
 	}
 	defer client.Disconnect(context.Background())
 	coll := client.Database(srv.Database).Collection("raw")
+	per := 4000 / writers
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var wg sync.WaitGroup
-		for w := 0; w < 4; w++ {
+		for w := 0; w < writers; w++ {
 			wg.Add(1)
 			go func(w int) {
 				defer wg.Done()
-				for k := 0; k < 1000; k += 100 {
-					var models []mongo.WriteModel
-					for j := k; j < k+100; j++ {
-						id := fmt.Sprintf("w%d-%d-%d", w, i, j)
-						doc := bson.D{{Key: "title", Value: fmt.Sprintf("Pump %d", j)}, {Key: "status", Value: "open"},
-							{Key: "site", Value: "Oslo"}, {Key: "priority", Value: j % 5}, {Key: "done", Value: false}}
-						doc = append(bson.D{{Key: "_id", Value: id}}, doc...)
-						models = append(models, mongo.NewInsertOneModel().SetDocument(doc))
-					}
-					if _, err := coll.BulkWrite(context.Background(), models, options.BulkWrite().SetOrdered(false)); err != nil {
+				for k := 0; k < per; k += 100 {
+					if _, err := coll.BulkWrite(context.Background(), rawInserts(fmt.Sprintf("w%d-%d", w, i), k, min(k+100, per)), options.BulkWrite().SetOrdered(false)); err != nil {
 						b.Error(err)
 						return
 					}
@@ -126,7 +144,19 @@ func BenchmarkRawBulkWrite(b *testing.B) {
 		}
 		wg.Wait()
 	}
-	b.ReportMetric(float64(4000*b.N)/b.Elapsed().Seconds(), "docs/s")
+	b.ReportMetric(float64(writers*per*b.N)/b.Elapsed().Seconds(), "docs/s")
+	logWrites(b, srv)
+}
+
+// rawInserts are the inserts of smallDoc's documents from to to-1 as plain fields.
+func rawInserts(client string, from, to int) []mongo.WriteModel {
+	models := make([]mongo.WriteModel, 0, to-from)
+	for j := from; j < to; j++ {
+		doc := bson.D{{Key: "_id", Value: fmt.Sprintf("%s-%d", client, j)}, {Key: "title", Value: fmt.Sprintf("Pump %d", j)},
+			{Key: "status", Value: "open"}, {Key: "site", Value: "Oslo"}, {Key: "priority", Value: j % 5}, {Key: "done", Value: false}}
+		models = append(models, mongo.NewInsertOneModel().SetDocument(doc))
+	}
+	return models
 }
 
 // BenchmarkCatchUp measures an initial sync of 100,000 documents from zero by one

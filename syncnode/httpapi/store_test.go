@@ -32,7 +32,12 @@ func openStore(t testing.TB) store.Store {
 // openMongo opens a MongoDB store on a fresh database.
 func openMongo(t testing.TB) store.Store {
 	t.Helper()
-	srv := ferrettest.Start(t)
+	return openMongoOn(t, ferrettest.Start(t))
+}
+
+// openMongoOn opens a MongoDB store on srv, closed when t ends.
+func openMongoOn(t testing.TB, srv ferrettest.Server) store.Store {
+	t.Helper()
 	st, err := mongostore.Open(context.Background(), mongostore.Config{URI: srv.URI, Database: srv.Database})
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,17 @@ type Server struct {
 	Database string
 	// Real reports whether URI is a real MongoDB (from EnvURI) rather than FerretDB.
 	Real bool
+
+	proxy *proxy
+}
+
+// WriteStats returns how long FerretDB spent on each kind of write command since
+// the server started or the previous call (nil for a real MongoDB).
+func (s Server) WriteStats() WriteStats {
+	if s.proxy == nil {
+		return nil
+	}
+	return s.proxy.takeStats()
 }
 
 // Start returns an endpoint for t. With EnvURI set it returns that URI and a fresh
@@ -51,7 +62,8 @@ func Start(t testing.TB) Server {
 		t.Cleanup(func() { dropDatabase(t, uri, name) })
 		return Server{URI: uri, Database: name, Real: true}
 	}
-	return Server{URI: startFerret(t), Database: name}
+	uri, p := startFerret(t)
+	return Server{URI: uri, Database: name, proxy: p}
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_]+`)
@@ -67,7 +79,7 @@ func DatabaseName(t testing.TB) string {
 	return "lt_" + strings.Trim(base, "_") + "_" + hex.EncodeToString(b[:])
 }
 
-func startFerret(t testing.TB) string {
+func startFerret(t testing.TB) (string, *proxy) {
 	t.Helper()
 	// DiscardHandler, not a text handler on io.Discard: FerretDB derives a logger
 	// per request, and formatting those attributes took a tenth of the benchmarks' CPU.
@@ -108,7 +120,7 @@ func startFerret(t testing.TB) string {
 		stop()
 	})
 	u.Host = p.addr()
-	return u.String()
+	return u.String(), p
 }
 
 func dropDatabase(t testing.TB, uri, name string) {

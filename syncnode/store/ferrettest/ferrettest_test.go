@@ -30,4 +30,13 @@ func TestStartServesWireProtocol(t *testing.T) {
 	if got.N != 1 {
 		t.Fatalf("read back n=%d, want 1", got.N)
 	}
+	if !srv.Real {
+		st := srv.WriteStats()
+		if st["insert"].Count != 1 || st["insert"].Busy <= 0 || st["find"].Count != 0 {
+			t.Fatalf("write stats after one insert and one find: %v", st)
+		}
+		if again := srv.WriteStats(); len(again) != 0 {
+			t.Fatalf("write stats not reset: %v", again)
+		}
+	}
 }

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sort"
+	"strings"
 	"sync"
+	"time"
 )
 
 // FerretDB v1.24 runs every update and findAndModify as "query, change the document in
@@ -40,6 +43,54 @@ type proxy struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
+	writes  WriteStats // guarded by mu
+}
+
+// WriteStats says how long FerretDB spent on write commands, by command name. As
+// writes run one at a time, their sum over a benchmark's wall time is how busy the
+// server was.
+type WriteStats map[string]CommandStats
+
+// String lists the commands by name: "insert 20× 130ms, update 32× 58ms".
+func (ws WriteStats) String() string {
+	names := make([]string, 0, len(ws))
+	for name := range ws {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = fmt.Sprintf("%s %d× %s", name, ws[name].Count, ws[name].Busy.Round(time.Millisecond))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// CommandStats counts one kind of write command.
+type CommandStats struct {
+	Count int
+	Busy  time.Duration
+}
+
+// timeWrite ends a write command that started at start: it releases writeMu and
+// records the command's time.
+func (p *proxy) timeWrite(name string, start time.Time) {
+	d := time.Since(start)
+	p.writeMu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.writes[name]
+	st.Count++
+	st.Busy += d
+	p.writes[name] = st
+}
+
+// takeStats returns the write statistics so far and starts counting afresh.
+func (p *proxy) takeStats() WriteStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.writes
+	p.writes = WriteStats{}
+	return st
 }
 
 // startProxy listens on a loopback port and serves until close is called.
@@ -48,7 +99,7 @@ func startProxy(target string) (*proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ferrettest: proxy listen: %w", err)
 	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}, writes: WriteStats{}}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -111,9 +162,9 @@ func (p *proxy) roundTrip(client, server net.Conn) error {
 	if err != nil {
 		return err
 	}
-	if writeCommands[commandName(req)] {
+	if name := commandName(req); writeCommands[name] {
 		p.writeMu.Lock()
-		defer p.writeMu.Unlock()
+		defer p.timeWrite(name, time.Now())
 	}
 	if _, err := server.Write(req); err != nil {
 		return err

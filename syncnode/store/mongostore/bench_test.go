@@ -41,7 +41,8 @@ func BenchmarkRawBulkInsert100(b *testing.B) {
 	for i := range b.N {
 		models := make([]mongo.WriteModel, 0, 100)
 		for j, w := range storetest.BenchWrites(fmt.Sprint("b", i), 100) {
-			doc := docFields(w, int64(i*100+j+1), 1, true)
+			doc := newDoc(w)
+			setSeq(doc, int64(i*100+j+1))
 			models = append(models, mongo.NewInsertOneModel().SetDocument(doc))
 		}
 		if _, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {

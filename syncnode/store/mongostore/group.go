@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/lattice-sync/lattice/syncnode/store"
 )
 
@@ -19,10 +21,11 @@ import (
 
 // commitReq is one caller's chunk waiting for a group commit.
 type commitReq struct {
-	writes []store.Write
-	res    store.CommitResult
-	err    error
-	done   chan struct{}
+	writes  []store.Write
+	encoded []bson.Raw // newDoc of each new document, nil for updates
+	res     store.CommitResult
+	err     error
+	done    chan struct{}
 }
 
 // committer queues one collection's commit requests in one process.
@@ -36,7 +39,12 @@ type committer struct {
 // returns its outcome.
 func (s *Store) submit(ctx context.Context, collection string, writes []store.Write) (store.CommitResult, error) {
 	c := &s.coll(collection).committer
-	req := &commitReq{writes: writes, done: make(chan struct{})}
+	req := &commitReq{writes: writes, encoded: make([]bson.Raw, len(writes)), done: make(chan struct{})}
+	for i, w := range writes {
+		if w.ExpectRev == 0 {
+			req.encoded[i] = newDoc(w)
+		}
+	}
 	c.mu.Lock()
 	c.queue = append(c.queue, req)
 	lead := !c.leading
@@ -134,17 +142,19 @@ func (c *committer) stepDown() bool {
 
 // round is one allocation shared by a group of requests.
 type round struct {
-	reqs   []*commitReq
-	writes []store.Write
-	ids    []string
-	first  int64
-	res    store.CommitResult
+	reqs    []*commitReq
+	writes  []store.Write
+	encoded []bson.Raw
+	ids     []string
+	first   int64
+	res     store.CommitResult
 }
 
 func newRound(group []*commitReq) *round {
 	r := &round{reqs: group}
 	for _, req := range group {
 		r.writes = append(r.writes, req.writes...)
+		r.encoded = append(r.encoded, req.encoded...)
 	}
 	r.ids = make([]string, len(r.writes))
 	for i, w := range r.writes {

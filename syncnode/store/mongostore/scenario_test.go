@@ -111,7 +111,7 @@ func TestDeadBeforeWriting(t *testing.T) {
 	if missed := lost(t, r, records(resB.Committed), rd.seen); len(missed) != 0 {
 		t.Fatalf("lost: %v", missed)
 	}
-	late, err := a.writeDocs(testCtx(t), coll, first, []store.Write{w("x", "a1", 0)})
+	late, err := a.writeDocs(testCtx(t), coll, first, []store.Write{w("x", "a1", 0)}, nil)
 	if err != nil || len(late.Committed) != 0 {
 		t.Fatalf("A's late insert after abandonment: %+v, %v; want a conflict", late, err)
 	}
