@@ -3,12 +3,15 @@ package mongostore
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/lattice-sync/lattice/syncnode/store"
 	"github.com/lattice-sync/lattice/syncnode/store/ferrettest"
 	"github.com/lattice-sync/lattice/syncnode/store/storetest"
 )
@@ -50,6 +53,53 @@ func BenchmarkRawBulkInsert100(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkCommitWriters commits 4,000 new documents per iteration from 4 or 16
+// concurrent callers in batches of 100, as pushes through one node do (they share
+// allocations: group.go).
+func BenchmarkCommitWriters(b *testing.B) {
+	for _, writers := range []int{4, 16} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			srv := ferrettest.Start(b)
+			s := openOn(b, srv, Config{})
+			defer s.Close(context.Background())
+			storetest.BenchCommitWriters(b, s, writers, 100)
+			logWrites(b, srv)
+		})
+	}
+}
+
+// BenchmarkRawBulkInsertWriters is the yardstick of BenchmarkCommitWriters: the same
+// documents (as stored) by the driver's unordered bulk insert, from as many writers.
+func BenchmarkRawBulkInsertWriters(b *testing.B) {
+	for _, writers := range []int{4, 16} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			srv := ferrettest.Start(b)
+			s := openOn(b, srv, Config{})
+			defer s.Close(context.Background())
+			coll := s.db.Collection("raw")
+			var seq atomic.Int64
+			storetest.BenchWriters(b, writers, 100, func(ws []store.Write) error {
+				models := make([]mongo.WriteModel, len(ws))
+				for i, w := range ws {
+					doc := newDoc(w)
+					setSeq(doc, seq.Add(1))
+					models[i] = mongo.NewInsertOneModel().SetDocument(doc)
+				}
+				_, err := coll.BulkWrite(context.Background(), models, options.BulkWrite().SetOrdered(false))
+				return err
+			})
+			logWrites(b, srv)
+		})
+	}
+}
+
+// logWrites logs how busy FerretDB was with each kind of write during the benchmark.
+func logWrites(b *testing.B, srv ferrettest.Server) {
+	if st := srv.WriteStats(); st != nil {
+		b.Logf("%d iterations in %s; FerretDB writes: %s", b.N, b.Elapsed().Round(time.Millisecond), st)
+	}
 }
 
 // BenchmarkChangesCatchUp reads a feed of 2,000 documents from the start in pages of

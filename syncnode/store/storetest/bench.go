@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/lattice-sync/lattice/syncnode/store"
@@ -30,6 +31,41 @@ func BenchCommit(b *testing.B, s store.Store, batch int) {
 		}
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchWriters runs each iteration as writers goroutines that together hand commit
+// 4,000 new documents (BenchWrites) in batches of batch, and reports docs/s.
+func BenchWriters(b *testing.B, writers, batch int, commit func(ws []store.Write) error) {
+	per := 4000 / writers
+	b.ResetTimer()
+	for i := range b.N {
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := 0; k < per; k += batch {
+					if err := commit(BenchWrites(fmt.Sprintf("w%d-%d-%d", i, w, k), min(batch, per-k))); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(float64(b.N*per*writers)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchCommitWriters is BenchWriters committing to s.
+func BenchCommitWriters(b *testing.B, s store.Store, writers, batch int) {
+	BenchWriters(b, writers, batch, func(ws []store.Write) error {
+		res, err := s.Commit(context.Background(), "bench", ws)
+		if err == nil && len(res.Committed) != len(ws) {
+			err = fmt.Errorf("%d of %d committed", len(res.Committed), len(ws))
+		}
+		return err
+	})
 }
 
 // BenchCatchUp commits total documents in batches, then measures reading the whole
