@@ -3,6 +3,7 @@ package crdt
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 )
 
 // Storage encoding of a Doc, version 1:
@@ -35,19 +36,37 @@ const (
 )
 
 // encoder writes the body while interning actors; the table goes in front at the end.
+// Most documents have a handful of actors: they are found by a scan of order, and
+// the map is only built past smallActors.
 type encoder struct {
 	body   []byte
 	actors map[string]uint64
 	order  []string
 }
 
+const smallActors = 8
+
 func (e *encoder) actor(a string) uint64 {
-	if i, ok := e.actors[a]; ok {
+	if e.actors == nil {
+		for i, o := range e.order {
+			if o == a {
+				return uint64(i)
+			}
+		}
+	} else if i, ok := e.actors[a]; ok {
 		return i
 	}
 	i := uint64(len(e.order))
-	e.actors[a] = i
 	e.order = append(e.order, a)
+	switch {
+	case e.actors != nil:
+		e.actors[a] = i
+	case len(e.order) > smallActors:
+		e.actors = make(map[string]uint64, 2*len(e.order))
+		for j, o := range e.order {
+			e.actors[o] = uint64(j)
+		}
+	}
 	return i
 }
 
@@ -57,11 +76,12 @@ func (e *encoder) uvarint(v uint64) { e.body = binary.AppendUvarint(e.body, v) }
 
 // AppendBinary appends the storage encoding of d to b.
 func (d *Doc) AppendBinary(b []byte) []byte {
-	e := &encoder{actors: map[string]uint64{}}
+	e := &encoder{body: make([]byte, 0, 256), order: make([]string, 0, smallActors)}
 	e.vector(d.vv)
 	e.vector(d.horizon)
 	e.hlc(d.maxClock)
 	e.node(d.root)
+	b = slices.Grow(b, 3+binary.MaxVarintLen64+len(d.id)+len(e.body)+16*len(e.order))
 	b = append(b, encMagic0, encMagic1, encVersion)
 	b = appendString(b, d.id)
 	b = binary.AppendUvarint(b, uint64(len(e.order)))

@@ -68,7 +68,7 @@ type parser struct {
 // path validates a path used by an edit of kind want and checks it does not overlap
 // another path of the same mutation.
 func (p *parser) path(s string, want FieldType) error {
-	if _, err := ParsePath(s, p.lim); err != nil {
+	if err := ValidatePath(s, p.lim); err != nil {
 		return mutErr(protocol.CodeInvalidPath, s, "%v", err)
 	}
 	if s == "id" || strings.HasPrefix(s, "id.") {
@@ -106,7 +106,7 @@ func (p *parser) sets(w *protocol.Mutation, m *Mutation) error {
 		if err := p.path(k, FieldLWW); err != nil {
 			return err
 		}
-		v, err := p.value(k, w.Set[k], len(strings.Split(k, ".")))
+		v, err := p.value(k, w.Set[k], strings.Count(k, ".")+1)
 		if err != nil {
 			return err
 		}
@@ -260,7 +260,7 @@ func (p *parser) spliceOp(path string, w *protocol.SpliceOp, t FieldType) (Splic
 		return SpliceOp{}, mutErr(protocol.CodeInvalidMutation, path, "list splice insert must be an array")
 	}
 	for _, raw := range vals {
-		v, err := p.value(path, raw, len(strings.Split(path, "."))+1)
+		v, err := p.value(path, raw, strings.Count(path, ".")+2)
 		if err != nil {
 			return SpliceOp{}, err
 		}

@@ -41,20 +41,27 @@ func (p Path) String() string { return strings.Join(p, ".") }
 
 // ParsePath splits and validates a dotted path.
 func ParsePath(s string, lim Limits) (Path, error) {
+	if err := ValidatePath(s, lim); err != nil {
+		return nil, err
+	}
+	return Path(strings.Split(s, ".")), nil
+}
+
+// ValidatePath checks s as ParsePath does, without building the Path.
+func ValidatePath(s string, lim Limits) error {
 	lim = lim.withDefaults()
 	if s == "" {
-		return nil, fmt.Errorf("empty path")
+		return fmt.Errorf("empty path")
 	}
-	p := Path(strings.Split(s, "."))
-	if len(p) > lim.MaxDepth {
-		return nil, fmt.Errorf("path %q is %d levels deep, limit is %d", s, len(p), lim.MaxDepth)
+	if depth := strings.Count(s, ".") + 1; depth > lim.MaxDepth {
+		return fmt.Errorf("path %q is %d levels deep, limit is %d", s, depth, lim.MaxDepth)
 	}
-	for _, k := range p {
+	for k := range strings.SplitSeq(s, ".") {
 		if err := ValidateKey(k, lim); err != nil {
-			return nil, fmt.Errorf("path %q: %w", s, err)
+			return fmt.Errorf("path %q: %w", s, err)
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // ValidateKey checks one object key: not empty, not starting with '$', no '.', valid

@@ -152,7 +152,7 @@ func (n *node) prune(floor HLC) {
 // it, creating nodes on the way when create is set.
 func (d *Doc) walk(p string, create bool) (*node, HLC) {
 	n, floor := d.root, HLC{}
-	for _, k := range strings.Split(p, ".") {
+	for k := range strings.SplitSeq(p, ".") {
 		floor = MaxHLC(floor, n.w.clock)
 		if n = n.child(k, create); n == nil {
 			return nil, floor

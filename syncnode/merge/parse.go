@@ -20,7 +20,8 @@ func (e *Engine) parse(coll Collection, client string, ws []protocol.Mutation) (
 		return nil, &Error{Status: 400, Code: protocol.CodeInvalidMutation, Message: "Lattice-Client header: " + err.Error(),
 			Details: map[string]any{"header": "Lattice-Client"}}
 	}
-	b := &batch{byDoc: map[string][]int{}}
+	b := &batch{byDoc: make(map[string][]int, len(ws)), order: make([]string, 0, len(ws)),
+		mutations: make([]crdt.Mutation, 0, len(ws)), stamp: make([]bool, 0, len(ws))}
 	now := e.cfg.Now()
 	for i := range ws {
 		clock, stamp, err := e.receiveClock(ws[i].HLC, client, now)
