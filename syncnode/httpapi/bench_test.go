@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -51,6 +52,10 @@ func pushAll(b *testing.B, url string, writers, n, batch int) {
 	pushMutations(b, url, clients, n, batch, func(w, k int) string { return smallDoc(clients[w], k) })
 }
 
+// benchClient keeps a connection per writer, as a device does (http.DefaultClient
+// keeps two per host, and the benchmarks run up to 16 writers).
+var benchClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
 // pushMutations pushes mutation(w, k) for k < n from each client w concurrently, in
 // batches, and fails b on any push that is not a 200.
 func pushMutations(b *testing.B, url string, clients []string, n, batch int, mutation func(w, k int) string) {
@@ -66,11 +71,12 @@ func pushMutations(b *testing.B, url string, clients []string, n, batch int, mut
 				}
 				req, _ := http.NewRequest("POST", url+"/v1/collections/orders/push", strings.NewReader(`{"mutations":[`+strings.Join(ms, ",")+`]}`))
 				req.Header.Set("Lattice-Client", client)
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := benchClient.Do(req)
 				if err != nil || resp.StatusCode != 200 {
 					b.Errorf("push: %v %v", resp, err)
 					return
 				}
+				_, _ = io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
 				resp.Body.Close()
 			}
 		}()
