@@ -19,9 +19,15 @@ import (
 const readyTimeout = 2 * time.Second
 
 func (a *API) push(w http.ResponseWriter, req *request) error {
-	var body protocol.PushRequest
-	if err := a.decodeBody(req.r, &body); err != nil {
+	raw, err := a.readBody(req.r)
+	if err != nil {
 		return err
+	}
+	body, fast := decodePushFast(raw)
+	if !fast {
+		if err := decodeJSON(raw, &body); err != nil {
+			return err
+		}
 	}
 	if len(body.Mutations) == 0 {
 		return errorf(http.StatusBadRequest, protocol.CodeInvalidMutation, "push has no mutations")
@@ -42,14 +48,29 @@ func (a *API) push(w http.ResponseWriter, req *request) error {
 // decodeBody reads one JSON value into v, refusing oversized bodies, syntax errors,
 // wrong types, unknown fields and trailing data.
 func (a *API) decodeBody(r *http.Request, v any) error {
+	raw, err := a.readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(raw, v)
+}
+
+// readBody reads the request body, refusing one over the size limit.
+func (a *API) readBody(r *http.Request) ([]byte, error) {
 	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, a.cfg.MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return errorf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "body over %d bytes", a.cfg.MaxBodyBytes).with("limit", a.cfg.MaxBodyBytes)
+		return nil, errorf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "body over %d bytes", a.cfg.MaxBodyBytes).with("limit", a.cfg.MaxBodyBytes)
 	}
 	if err != nil {
-		return errorf(http.StatusBadRequest, protocol.CodeInvalidJSON, "reading body: %v", err)
+		return nil, errorf(http.StatusBadRequest, protocol.CodeInvalidJSON, "reading body: %v", err)
 	}
+	return raw, nil
+}
+
+// decodeJSON decodes raw, one JSON value, into v, refusing syntax errors, wrong
+// types, unknown fields and trailing data.
+func decodeJSON(raw []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
