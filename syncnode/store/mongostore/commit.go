@@ -3,7 +3,6 @@ package mongostore
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -112,7 +111,7 @@ func (s *Store) releaseRound(ctx context.Context, collection string, r *round) {
 // seq (see recover.go). Each write either commits or is reported as a conflict.
 // encoded holds the insert form of new documents made beforehand (newDoc), or nil.
 func (s *Store) writeDocs(ctx context.Context, collection string, first int64, writes []store.Write, encoded []bson.Raw) (store.CommitResult, error) {
-	var inserts []any
+	var inserts []bson.Raw
 	var insertIdx, updateIdx []int
 	for i, w := range writes {
 		if w.ExpectRev == 0 {
@@ -181,30 +180,6 @@ const seqOffset = 4 + 1 + len("seq") + 1
 // setSeq writes seq into doc, made by newDoc.
 func setSeq(doc bson.Raw, seq int64) {
 	binary.LittleEndian.PutUint64(doc[seqOffset:seqOffset+8], uint64(seq))
-}
-
-// insertDocs inserts docs (unordered) and returns the batch indexes (from idx) of
-// those whose _id already existed. Any other failure is returned as an error.
-func (s *Store) insertDocs(ctx context.Context, collection string, docs []any, idx []int) ([]int, error) {
-	if len(docs) == 0 {
-		return nil, nil
-	}
-	_, err := s.docs(collection).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	if err == nil {
-		return nil, nil
-	}
-	var bwe mongo.BulkWriteException
-	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
-		return nil, mapErr("insert into "+collection, err)
-	}
-	var dup []int
-	for _, we := range bwe.WriteErrors {
-		if !mongo.IsDuplicateKeyError(we) || we.Index < 0 || we.Index >= len(idx) {
-			return nil, mapErr("insert into "+collection, err)
-		}
-		dup = append(dup, idx[we.Index])
-	}
-	return dup, nil
 }
 
 // updateDocs runs the compare-and-swap updates for the writes at idx (unordered)

@@ -71,6 +71,8 @@ type Store struct {
 	lease     time.Duration
 	now       func() time.Time
 
+	writeConcern bson.D // for commands sent with RunCommand (insert.go)
+
 	mu         sync.Mutex
 	colls      map[string]*collState
 	recovering map[string]bool // pending entries this process is abandoning now
@@ -138,6 +140,7 @@ func (s *Store) applyDefaults(cfg Config) {
 	if rc == nil {
 		rc = readconcern.Majority()
 	}
+	s.writeConcern = writeConcernDoc(wc)
 	s.db = s.client.Database(cfg.Database, options.Database().
 		SetWriteConcern(wc).SetReadPreference(readpref.Primary()))
 	s.feedDB = s.client.Database(cfg.Database, options.Database().

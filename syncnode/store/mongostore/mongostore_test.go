@@ -77,3 +77,30 @@ func TestLargeCommitIsChunked(t *testing.T) {
 		t.Fatalf("pending after a chunked commit: %v", pend)
 	}
 }
+
+// TestLargeInsertIsSplit: a round's new documents go out in several insert commands
+// when they exceed maxInsertBytes, and a duplicate in a later command is reported for
+// the right document.
+func TestLargeInsertIsSplit(t *testing.T) {
+	defer func(n int) { maxInsertBytes = n }(maxInsertBytes)
+	maxInsertBytes = 250
+	srv := ferrettest.Start(t)
+	s := newNode(t, srv, "n", longLease)
+	mustCommit(t, s, w("d6", "old", 0))
+	srv.WriteStats()
+	ws := make([]store.Write, 8)
+	for i := range ws {
+		ws[i] = w(fmt.Sprint("d", i), "1", 0)
+	}
+	res := mustCommit(t, s, ws...)
+	if len(res.Committed) != 7 || len(res.Conflicts) != 1 || res.Conflicts[0] != "d6" {
+		t.Fatalf("split insert = %+v, want d6 as the only conflict", res)
+	}
+	if n := srv.WriteStats()["insert"].Count; !srv.Real && n < 3 {
+		t.Fatalf("8 documents over %d bytes went out in %d insert commands", maxInsertBytes, n)
+	}
+	got, err := s.Get(testCtx(t), coll, []string{"d0", "d7"})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("documents of the first and last command: %v, %v", got, err)
+	}
+}

@@ -1,0 +1,78 @@
+package mongostore
+
+import (
+	"context"
+	"errors"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+)
+
+// Inserts go out as plain insert commands rather than through Collection.InsertMany:
+// InsertMany decodes every document's _id with a reflection-based decoder (about 5 µs
+// a document), and the group commit's leader, whom every round waits for, sends them.
+// The documents are encoded beforehand by their callers (newDoc), so the command is
+// assembled by copying bytes.
+
+// maxInsertBytes bounds the documents of one insert command, well below MongoDB's
+// 16 MiB limit on a command. A variable for tests.
+var maxInsertBytes = 8 << 20
+
+// duplicateKey is MongoDB's error code for a unique index violation.
+const duplicateKey = 11000
+
+// insertDocs inserts docs (unordered) and returns the batch indexes (from idx) of
+// those whose _id already existed. Any other failure is returned as an error.
+func (s *Store) insertDocs(ctx context.Context, collection string, docs []bson.Raw, idx []int) ([]int, error) {
+	var dup []int
+	for start := 0; start < len(docs); {
+		end, size := start, 0
+		for end < len(docs) && (end == start || size+len(docs[end]) <= maxInsertBytes) {
+			size += len(docs[end])
+			end++
+		}
+		d, err := s.insertCommand(ctx, collection, docs[start:end])
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range d {
+			dup = append(dup, idx[start+i])
+		}
+		start = end
+	}
+	return dup, nil
+}
+
+// insertCommand runs one unordered insert of docs and returns the indexes (into
+// docs) of those refused as duplicate keys. The driver reports write errors in the
+// reply as a mongo.WriteException.
+func (s *Store) insertCommand(ctx context.Context, collection string, docs []bson.Raw) ([]int, error) {
+	cmd := bson.D{{Key: "insert", Value: "docs." + collection}, {Key: "documents", Value: docs},
+		{Key: "ordered", Value: false}, {Key: "writeConcern", Value: s.writeConcern}}
+	err := s.db.RunCommand(ctx, cmd).Err()
+	var we mongo.WriteException
+	if err == nil || !errors.As(err, &we) || we.WriteConcernError != nil {
+		return nil, mapErr("insert into "+collection, err)
+	}
+	dup := make([]int, 0, len(we.WriteErrors))
+	for _, e := range we.WriteErrors {
+		if e.Code != duplicateKey || e.Index < 0 || e.Index >= len(docs) {
+			return nil, mapErr("insert into "+collection, err)
+		}
+		dup = append(dup, e.Index)
+	}
+	return dup, nil
+}
+
+// writeConcernDoc is wc as a command's writeConcern field.
+func writeConcernDoc(wc *writeconcern.WriteConcern) bson.D {
+	d := bson.D{}
+	if wc.W != nil {
+		d = append(d, bson.E{Key: "w", Value: wc.W})
+	}
+	if wc.Journal != nil {
+		d = append(d, bson.E{Key: "j", Value: *wc.Journal})
+	}
+	return d
+}
