@@ -59,12 +59,18 @@ func BenchmarkRawBulkInsert100(b *testing.B) {
 // concurrent callers in batches of 100, as pushes through one node do (they share
 // allocations: group.go).
 func BenchmarkCommitWriters(b *testing.B) {
+	eachWriters(b, func(b *testing.B, s *Store, writers int) { storetest.BenchCommitWriters(b, s, writers, 100) })
+}
+
+// eachWriters runs bench with 4 and 16 writers, each on a new server and Store, and
+// logs the server's write commands.
+func eachWriters(b *testing.B, bench func(b *testing.B, s *Store, writers int)) {
 	for _, writers := range []int{4, 16} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
 			srv := ferrettest.Start(b)
 			s := openOn(b, srv, Config{})
 			defer s.Close(context.Background())
-			storetest.BenchCommitWriters(b, s, writers, 100)
+			bench(b, s, writers)
 			logWrites(b, srv)
 		})
 	}
@@ -73,26 +79,20 @@ func BenchmarkCommitWriters(b *testing.B) {
 // BenchmarkRawBulkInsertWriters is the yardstick of BenchmarkCommitWriters: the same
 // documents (as stored) by the driver's unordered bulk insert, from as many writers.
 func BenchmarkRawBulkInsertWriters(b *testing.B) {
-	for _, writers := range []int{4, 16} {
-		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			srv := ferrettest.Start(b)
-			s := openOn(b, srv, Config{})
-			defer s.Close(context.Background())
-			coll := s.db.Collection("raw")
-			var seq atomic.Int64
-			storetest.BenchWriters(b, writers, 100, func(ws []store.Write) error {
-				models := make([]mongo.WriteModel, len(ws))
-				for i, w := range ws {
-					doc := newDoc(w)
-					setSeq(doc, seq.Add(1))
-					models[i] = mongo.NewInsertOneModel().SetDocument(doc)
-				}
-				_, err := coll.BulkWrite(context.Background(), models, options.BulkWrite().SetOrdered(false))
-				return err
-			})
-			logWrites(b, srv)
+	eachWriters(b, func(b *testing.B, s *Store, writers int) {
+		coll := s.db.Collection("raw")
+		var seq atomic.Int64
+		storetest.BenchWriters(b, writers, 100, func(ws []store.Write) error {
+			models := make([]mongo.WriteModel, len(ws))
+			for i, w := range ws {
+				doc := newDoc(w)
+				setSeq(doc, seq.Add(1))
+				models[i] = mongo.NewInsertOneModel().SetDocument(doc)
+			}
+			_, err := coll.BulkWrite(context.Background(), models, options.BulkWrite().SetOrdered(false))
+			return err
 		})
-	}
+	})
 }
 
 // logWrites logs how busy FerretDB was with each kind of write during the benchmark.

@@ -45,6 +45,25 @@ func waitForLeader(s *Store) {
 	}
 }
 
+// commitConcurrently commits each batch from its own goroutine, the first one
+// alone until it leads, and returns the results in order.
+func commitConcurrently(t *testing.T, s *Store, batches [][]store.Write) []store.CommitResult {
+	results := make([]store.CommitResult, len(batches))
+	var wg sync.WaitGroup
+	for i, batch := range batches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = mustCommit(t, s, batch...)
+		}()
+		if i == 0 {
+			waitForLeader(s)
+		}
+	}
+	wg.Wait()
+	return results
+}
+
 func queued(s *Store) int {
 	c := &s.coll(coll).committer
 	c.mu.Lock()
@@ -58,19 +77,11 @@ func queued(s *Store) int {
 func TestConcurrentCommitsShareAnAllocation(t *testing.T) {
 	s := newNode(t, ferrettest.Start(t), "n", longLease)
 	allocs := holdFirstRound(t, s, 4)
-	results := make([]store.CommitResult, 5)
-	var wg sync.WaitGroup
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = mustCommit(t, s, w(fmt.Sprint("a", i), "1", 0), w(fmt.Sprint("b", i), "1", 0))
-		}()
-		if i == 0 {
-			waitForLeader(s)
-		}
+	batches := make([][]store.Write, 5)
+	for i := range batches {
+		batches[i] = []store.Write{w(fmt.Sprint("a", i), "1", 0), w(fmt.Sprint("b", i), "1", 0)}
 	}
-	wg.Wait()
+	results := commitConcurrently(t, s, batches)
 	if *allocs != 2 {
 		t.Fatalf("5 concurrent commits made %d allocations, want 2 (one held, then the 4 queued together)", *allocs)
 	}
@@ -96,23 +107,7 @@ func TestConcurrentCommitsShareAnAllocation(t *testing.T) {
 func TestGroupKeepsOneWritePerID(t *testing.T) {
 	s := newNode(t, ferrettest.Start(t), "n", longLease)
 	allocs := holdFirstRound(t, s, 2)
-	results := make([]store.CommitResult, 3)
-	var wg sync.WaitGroup
-	for i := range results {
-		id := "x"
-		if i == 0 {
-			id = "first"
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = mustCommit(t, s, w(id, fmt.Sprint(i), 0))
-		}()
-		if i == 0 {
-			waitForLeader(s)
-		}
-	}
-	wg.Wait()
+	results := commitConcurrently(t, s, [][]store.Write{{w("first", "0", 0)}, {w("x", "1", 0)}, {w("x", "2", 0)}})
 	if *allocs != 3 {
 		t.Fatalf("%d allocations, want 3 (the same id never shares a round)", *allocs)
 	}
