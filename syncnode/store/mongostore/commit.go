@@ -115,9 +115,12 @@ func (s *Store) writeDocs(ctx context.Context, collection string, first int64, w
 	var insertIdx, updateIdx []int
 	for i, w := range writes {
 		if w.ExpectRev == 0 {
-			doc := newDoc(w)
-			if encoded != nil && encoded[i] != nil {
+			var doc bson.Raw
+			if encoded != nil {
 				doc = encoded[i]
+			}
+			if doc == nil {
+				doc = newDoc(w)
 			}
 			setSeq(doc, first+int64(i))
 			inserts = append(inserts, doc)

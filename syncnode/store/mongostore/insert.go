@@ -3,10 +3,13 @@ package mongostore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
 // Inserts go out as plain insert commands rather than through Collection.InsertMany:
@@ -48,9 +51,7 @@ func (s *Store) insertDocs(ctx context.Context, collection string, docs []bson.R
 // docs) of those refused as duplicate keys. The driver reports write errors in the
 // reply as a mongo.WriteException.
 func (s *Store) insertCommand(ctx context.Context, collection string, docs []bson.Raw) ([]int, error) {
-	cmd := bson.D{{Key: "insert", Value: "docs." + collection}, {Key: "documents", Value: docs},
-		{Key: "ordered", Value: false}, {Key: "writeConcern", Value: s.writeConcern}}
-	err := s.db.RunCommand(ctx, cmd).Err()
+	err := s.db.RunCommand(ctx, s.insertCmd(collection, docs)).Err()
 	var we mongo.WriteException
 	if err == nil || !errors.As(err, &we) || we.WriteConcernError != nil {
 		return nil, mapErr("insert into "+collection, err)
@@ -65,8 +66,28 @@ func (s *Store) insertCommand(ctx context.Context, collection string, docs []bso
 	return dup, nil
 }
 
+// insertCmd is the insert command of docs, built by copying their bytes (the
+// driver's encoder would walk each document).
+func (s *Store) insertCmd(collection string, docs []bson.Raw) bson.Raw {
+	size := 128 + len(s.writeConcernRaw)
+	for _, d := range docs {
+		size += len(d) + 8
+	}
+	start, cmd := bsoncore.AppendDocumentStart(make([]byte, 0, size))
+	cmd = bsoncore.AppendStringElement(cmd, "insert", "docs."+collection)
+	arr, cmd := bsoncore.AppendArrayElementStart(cmd, "documents")
+	for i, d := range docs {
+		cmd = bsoncore.AppendDocumentElement(cmd, strconv.Itoa(i), d)
+	}
+	cmd, _ = bsoncore.AppendArrayEnd(cmd, arr)
+	cmd = bsoncore.AppendBooleanElement(cmd, "ordered", false)
+	cmd = bsoncore.AppendDocumentElement(cmd, "writeConcern", s.writeConcernRaw)
+	cmd, _ = bsoncore.AppendDocumentEnd(cmd, start)
+	return cmd
+}
+
 // writeConcernDoc is wc as a command's writeConcern field.
-func writeConcernDoc(wc *writeconcern.WriteConcern) bson.D {
+func writeConcernDoc(wc *writeconcern.WriteConcern) bson.Raw {
 	d := bson.D{}
 	if wc.W != nil {
 		d = append(d, bson.E{Key: "w", Value: wc.W})
@@ -74,5 +95,9 @@ func writeConcernDoc(wc *writeconcern.WriteConcern) bson.D {
 	if wc.Journal != nil {
 		d = append(d, bson.E{Key: "j", Value: *wc.Journal})
 	}
-	return d
+	raw, err := bson.Marshal(d)
+	if err != nil {
+		panic(fmt.Sprintf("mongostore: encode write concern %v: %v", d, err)) // W is a string or an int
+	}
+	return raw
 }

@@ -71,7 +71,7 @@ type Store struct {
 	lease     time.Duration
 	now       func() time.Time
 
-	writeConcern bson.D // for commands sent with RunCommand (insert.go)
+	writeConcernRaw bson.Raw // for commands sent with RunCommand (insert.go)
 
 	mu         sync.Mutex
 	colls      map[string]*collState
@@ -140,7 +140,7 @@ func (s *Store) applyDefaults(cfg Config) {
 	if rc == nil {
 		rc = readconcern.Majority()
 	}
-	s.writeConcern = writeConcernDoc(wc)
+	s.writeConcernRaw = writeConcernDoc(wc)
 	s.db = s.client.Database(cfg.Database, options.Database().
 		SetWriteConcern(wc).SetReadPreference(readpref.Primary()))
 	s.feedDB = s.client.Database(cfg.Database, options.Database().

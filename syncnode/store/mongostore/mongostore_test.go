@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+
 	"github.com/lattice-sync/lattice/syncnode/store"
 	"github.com/lattice-sync/lattice/syncnode/store/ferrettest"
 	"github.com/lattice-sync/lattice/syncnode/store/storetest"
@@ -102,5 +104,21 @@ func TestLargeInsertIsSplit(t *testing.T) {
 	got, err := s.Get(testCtx(t), coll, []string{"d0", "d7"})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("documents of the first and last command: %v, %v", got, err)
+	}
+}
+
+func TestWriteConcernDoc(t *testing.T) {
+	journal := true
+	for _, tc := range []struct {
+		wc   *writeconcern.WriteConcern
+		want string
+	}{
+		{writeconcern.Majority(), `{"w": "majority"}`},
+		{writeconcern.W1(), `{"w": {"$numberInt":"1"}}`},
+		{&writeconcern.WriteConcern{W: 2, Journal: &journal}, `{"w": {"$numberInt":"2"},"j": true}`},
+	} {
+		if got := writeConcernDoc(tc.wc).String(); got != tc.want {
+			t.Errorf("writeConcernDoc(%+v) = %s, want %s", tc.wc, got, tc.want)
+		}
 	}
 }
