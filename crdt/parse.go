@@ -26,10 +26,15 @@ func ParseMutation(w *protocol.Mutation, client string, clock HLC, fields Fields
 	if err := checkHeader(w, client); err != nil {
 		return Mutation{}, err
 	}
-	p := parser{fields: fields, lim: lim, seen: map[string]bool{}}
-	steps := []func(*protocol.Mutation, *Mutation) error{p.sets, p.unsets, p.incrs, p.sets2, p.splices}
-	for _, step := range steps {
-		if err := step(w, &m); err != nil {
+	n := len(w.Set) + len(w.Unset) + len(w.Incr) + len(w.Add) + len(w.Remove) + len(w.Splice)
+	p := parser{fields: fields, lim: lim, paths: make([]string, 0, n)}
+	if len(w.Set) > 0 {
+		m.Set = make([]PathValue, 0, len(w.Set))
+	}
+	for _, step := range [...]func(*parser, *protocol.Mutation, *Mutation) error{
+		(*parser).sets, (*parser).unsets, (*parser).incrs, (*parser).sets2, (*parser).splices,
+	} {
+		if err := step(&p, w, &m); err != nil {
 			return Mutation{}, err
 		}
 	}
@@ -60,7 +65,6 @@ func checkHeader(w *protocol.Mutation, client string) error {
 type parser struct {
 	fields Fields
 	lim    Limits
-	seen   map[string]bool
 	paths  []string
 	ops    int
 }
