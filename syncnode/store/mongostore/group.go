@@ -51,7 +51,9 @@ func (s *Store) submit(ctx context.Context, collection string, writes []store.Wr
 	c.leading = true
 	c.mu.Unlock()
 	if lead {
-		s.lead(ctx, collection, c)
+		// The leader runs on its own goroutine, not the caller's: under steady load it
+		// keeps leading, and no caller should wait for anything but its own round.
+		go s.lead(context.WithoutCancel(ctx), collection, c)
 	}
 	select {
 	case <-req.done:
@@ -63,10 +65,9 @@ func (s *Store) submit(ctx context.Context, collection string, writes []store.Wr
 	}
 }
 
-// lead runs rounds until the queue is empty. Its I/O does not end with the leader's
-// context: other callers' writes ride on it.
+// lead runs rounds until the queue is empty. Its context carries no cancellation:
+// every queued caller's writes ride on it.
 func (s *Store) lead(ctx context.Context, collection string, c *committer) {
-	ctx = context.WithoutCancel(ctx)
 	var held *round // written, not yet released
 	for {
 		group := c.take()
@@ -82,11 +83,8 @@ func (s *Store) lead(ctx context.Context, collection string, c *committer) {
 			continue
 		}
 		r := newRound(group)
-		err := s.runRound(ctx, collection, r, held)
-		if held != nil {
-			held.finish() // released by r's allocation, or left to a reader's lease
-			held = nil
-		}
+		err := s.runRound(ctx, collection, r, held) // finishes held once it is released
+		held = nil
 		if err != nil {
 			r.fail(err)
 			continue
