@@ -10,14 +10,15 @@ import (
 )
 
 // Group commit. Concurrent Commit calls on one collection in one process share
-// allocations: the first caller to find no commit running leads, and takes every
-// request queued behind it (up to maxChunk writes, no id twice) into one allocation
-// and one bulk write per round. Releasing an allocation rides on the next round's
-// allocation (one sequencer update instead of two); when the queue is empty the
-// leader releases on its own and steps down.
+// allocations: the first caller to find no commit running starts a leader goroutine,
+// which takes every request queued (up to maxChunk writes, no id twice) into one
+// allocation and one bulk write per round. Releasing an allocation rides on the next
+// round's allocation (one sequencer update instead of two); when the queue is empty
+// the leader releases on its own and ends.
 //
-// A caller's Commit returns only once its allocation is released, so a Changes call
-// made after Commit returns sees the commit (read-your-writes), as before grouping.
+// A caller's Commit returns once its allocation is released (not later: the next
+// round may still be writing), so a Changes call made after Commit returns sees the
+// commit (read-your-writes), as before grouping.
 
 // commitReq is one caller's chunk waiting for a group commit.
 type commitReq struct {
