@@ -10,13 +10,19 @@ import (
 	"github.com/lattice-sync/lattice/syncnode/store/ferrettest"
 )
 
-// holdFirstRound stops s's first allocation until waiting more commits are queued
-// behind it, and counts allocations.
-func holdFirstRound(t *testing.T, s *Store, waiting int) *int {
-	allocs := 0
+// roundHold stops s's first allocation until waiting more commits are queued behind
+// it, and counts allocations.
+type roundHold struct {
+	allocs  int
+	entered chan struct{} // closed when the first allocation is held
+}
+
+func holdFirstRound(t *testing.T, s *Store, waiting int) *roundHold {
+	h := &roundHold{entered: make(chan struct{})}
 	s.hooks.afterAlloc = func(string, int64, []string) error {
-		allocs++
-		if allocs == 1 {
+		h.allocs++
+		if h.allocs == 1 {
+			close(h.entered)
 			deadline := time.Now().Add(30 * time.Second)
 			for queued(s) < waiting {
 				if time.Now().After(deadline) {
@@ -28,26 +34,12 @@ func holdFirstRound(t *testing.T, s *Store, waiting int) *int {
 		}
 		return nil
 	}
-	return &allocs
+	return h
 }
 
-// waitForLeader returns once a commit of s leads.
-func waitForLeader(s *Store) {
-	c := &s.coll(coll).committer
-	for {
-		c.mu.Lock()
-		leading := c.leading
-		c.mu.Unlock()
-		if leading {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// commitConcurrently commits each batch from its own goroutine, the first one
-// alone until it leads, and returns the results in order.
-func commitConcurrently(t *testing.T, s *Store, batches [][]store.Write) []store.CommitResult {
+// commitConcurrently commits each batch from its own goroutine, the first one alone
+// until its round is held, and returns the results in order.
+func commitConcurrently(t *testing.T, s *Store, h *roundHold, batches [][]store.Write) []store.CommitResult {
 	results := make([]store.CommitResult, len(batches))
 	var wg sync.WaitGroup
 	for i, batch := range batches {
@@ -57,7 +49,7 @@ func commitConcurrently(t *testing.T, s *Store, batches [][]store.Write) []store
 			results[i] = mustCommit(t, s, batch...)
 		}()
 		if i == 0 {
-			waitForLeader(s)
+			<-h.entered
 		}
 	}
 	wg.Wait()
@@ -76,14 +68,14 @@ func queued(s *Store) int {
 // reaches the feed with nothing left pending.
 func TestConcurrentCommitsShareAnAllocation(t *testing.T) {
 	s := newNode(t, ferrettest.Start(t), "n", longLease)
-	allocs := holdFirstRound(t, s, 4)
+	hold := holdFirstRound(t, s, 4)
 	batches := make([][]store.Write, 5)
 	for i := range batches {
 		batches[i] = []store.Write{w(fmt.Sprint("a", i), "1", 0), w(fmt.Sprint("b", i), "1", 0)}
 	}
-	results := commitConcurrently(t, s, batches)
-	if *allocs != 2 {
-		t.Fatalf("5 concurrent commits made %d allocations, want 2 (one held, then the 4 queued together)", *allocs)
+	results := commitConcurrently(t, s, hold, batches)
+	if hold.allocs != 2 {
+		t.Fatalf("5 concurrent commits made %d allocations, want 2 (one held, then the 4 queued together)", hold.allocs)
 	}
 	var acked []store.Record
 	for i, res := range results {
@@ -106,10 +98,10 @@ func TestConcurrentCommitsShareAnAllocation(t *testing.T) {
 // different rounds, so exactly one creates it and the other gets a conflict.
 func TestGroupKeepsOneWritePerID(t *testing.T) {
 	s := newNode(t, ferrettest.Start(t), "n", longLease)
-	allocs := holdFirstRound(t, s, 2)
-	results := commitConcurrently(t, s, [][]store.Write{{w("first", "0", 0)}, {w("x", "1", 0)}, {w("x", "2", 0)}})
-	if *allocs != 3 {
-		t.Fatalf("%d allocations, want 3 (the same id never shares a round)", *allocs)
+	hold := holdFirstRound(t, s, 2)
+	results := commitConcurrently(t, s, hold, [][]store.Write{{w("first", "0", 0)}, {w("x", "1", 0)}, {w("x", "2", 0)}})
+	if hold.allocs != 3 {
+		t.Fatalf("%d allocations, want 3 (the same id never shares a round)", hold.allocs)
 	}
 	if n := len(results[1].Committed) + len(results[2].Committed); n != 1 || len(results[1].Conflicts)+len(results[2].Conflicts) != 1 {
 		t.Fatalf("two creations of x: %+v and %+v; want one committed, one conflict", results[1], results[2])
@@ -121,12 +113,12 @@ func TestGroupKeepsOneWritePerID(t *testing.T) {
 // written; it does not wait for the rounds after its own.
 func TestCallerReturnsWhenItsRoundIsReleased(t *testing.T) {
 	s := newNode(t, ferrettest.Start(t), "n", longLease)
-	allocs := holdFirstRound(t, s, 1)
+	hold := holdFirstRound(t, s, 1)
 	stall, resume := make(chan struct{}), make(chan struct{})
 	first := s.hooks.afterAlloc
 	s.hooks.afterAlloc = func(c string, f int64, ids []string) error {
 		err := first(c, f, ids)
-		if *allocs == 2 {
+		if hold.allocs == 2 {
 			close(stall)
 			<-resume
 		}
@@ -134,7 +126,7 @@ func TestCallerReturnsWhenItsRoundIsReleased(t *testing.T) {
 	}
 	done := make(chan store.CommitResult, 1)
 	go func() { done <- mustCommit(t, s, w("a", "1", 0)) }()
-	waitForLeader(s)
+	<-hold.entered
 	second := make(chan store.CommitResult, 1)
 	go func() { second <- mustCommit(t, s, w("b", "1", 0)) }()
 	<-stall // the second round is allocated and held before writing
