@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync/atomic"
+	"time"
 	"testing"
 
 	"github.com/lattice-sync/lattice/api/protocol"
@@ -138,5 +139,45 @@ func TestNoBlindWritesWithSchemaOrSplice(t *testing.T) {
 	}
 	if n := st.reads.Load(); n != 2 {
 		t.Fatalf("%d documents read; want both (schema, splice)", n)
+	}
+}
+
+// laggingHead reports a feed head of 0 until released, as a feed whose latest
+// commit's positions are not yet released would.
+type laggingHead struct {
+	store.Store
+	released chan struct{}
+}
+
+func (l *laggingHead) Head(ctx context.Context, coll string) (uint64, error) {
+	select {
+	case <-l.released:
+		return l.Store.Head(ctx, coll)
+	default:
+		return 0, nil
+	}
+}
+
+// TestUnchangedPushWaitsForTheFeed: a retried push changes nothing, and answers only
+// once the document it reports is in the feed, so a pull after it sees that state.
+func TestUnchangedPushWaitsForTheFeed(t *testing.T) {
+	_, inner := openEngine(t)
+	st := &laggingHead{Store: inner, released: make(chan struct{})}
+	e := New(Config{Store: st})
+	coll := Collection{Name: "orders", Fields: crdt.Fields{}}
+	ms := []protocol.Mutation{set("x", 1, "title", "Pump")}
+	if _, err := e.Push(context.Background(), coll, "anna", ms); err != nil {
+		t.Fatal(err) // a push that writes does not wait: its commit released its positions
+	}
+	retried := make(chan error, 1)
+	go func() { _, err := e.Push(context.Background(), coll, "anna", ms); retried <- err }()
+	select {
+	case err := <-retried:
+		t.Fatalf("the retry answered (%v) before its document was in the feed", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(st.released)
+	if err := <-retried; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -21,8 +21,13 @@ type docResult struct {
 // mergeAndCommit loads, merges and writes every document of the batch, re-merging
 // the documents whose compare-and-swap lost to a concurrent writer (after a backoff)
 // or that a blind write found existing (at once).
+//
+// It returns once every document it reports is in the change feed: a document this
+// push did not change (a retry, or another writer got there first) may have been
+// written by a commit whose feed position is not yet released (awaitFeed).
 func (e *Engine) mergeAndCommit(ctx context.Context, coll Collection, b *batch) (map[string]docResult, error) {
 	out := make(map[string]docResult, len(b.order))
+	var unchangedSeq uint64 // the greatest seq of a document reported unchanged
 	pending := b.order
 	for round, contended := 0, 0; len(pending) > 0; round++ {
 		writes, err := e.mergeDocs(ctx, coll, b, pending, mergePass{first: round == 0, blind: round == 0 && e.blind})
@@ -34,6 +39,9 @@ func (e *Engine) mergeAndCommit(ctx context.Context, coll Collection, b *batch) 
 			return nil, fmt.Errorf("commit to %s: %w", coll.Name, err)
 		}
 		e.collect(ctx, coll.Name, writes.unchanged, res, out)
+		for _, v := range writes.unchanged {
+			unchangedSeq = max(unchangedSeq, v.seq)
+		}
 		pending = res.Conflicts
 		e.known.add(coll.Name, pending...) // they exist: read them from now on
 		if onlyBlind(pending, writes.blind) {
@@ -46,7 +54,27 @@ func (e *Engine) mergeAndCommit(ctx context.Context, coll Collection, b *batch) 
 			return nil, err
 		}
 	}
-	return out, nil
+	return out, e.awaitFeed(ctx, coll.Name, unchangedSeq)
+}
+
+// awaitFeed waits until the feed of collection reaches seq (0: nothing to wait for).
+// A commit releases its feed positions right after its writes, or its allocation is
+// abandoned by a reader after the lease (Head does that), so the wait is short and
+// bounded.
+func (e *Engine) awaitFeed(ctx context.Context, collection string, seq uint64) error {
+	for attempt := 1; seq > 0; attempt++ {
+		head, err := e.cfg.Store.Head(ctx, collection)
+		if err != nil {
+			return fmt.Errorf("read the feed head of %s: %w", collection, err)
+		}
+		if head >= seq {
+			return nil
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // collect records a round's outcome in out and publishes what it committed.
