@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
 	"github.com/lattice-sync/lattice/crdt"
