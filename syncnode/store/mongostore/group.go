@@ -16,9 +16,11 @@ import (
 // round's allocation (one sequencer update instead of two); when the queue is empty
 // the leader releases on its own and ends.
 //
-// A caller's Commit returns once its allocation is released (not later: the next
-// round may still be writing), so a Changes call made after Commit returns sees the
-// commit (read-your-writes), as before grouping.
+// A caller's Commit returns once its allocation is released and the round that
+// released it is written, so a Changes call made after Commit returns sees the
+// commit (read-your-writes), as before grouping. (Answering right after the release,
+// before the next round's write, made WatermelonDB's delete-and-revive scenario
+// flaky in test/compat: see the note in group_test.go.)
 
 // commitReq is one caller's chunk waiting for a group commit.
 type commitReq struct {
@@ -53,7 +55,7 @@ func (s *Store) submit(ctx context.Context, collection string, writes []store.Wr
 	c.mu.Unlock()
 	if lead {
 		// The leader runs on its own goroutine, not the caller's: under steady load it
-		// keeps leading, and no caller should wait for anything but its own round.
+		// keeps leading, and no caller should wait for rounds after its own.
 		go s.lead(context.WithoutCancel(ctx), collection, c)
 	}
 	select {
@@ -84,8 +86,11 @@ func (s *Store) lead(ctx context.Context, collection string, c *committer) {
 			continue
 		}
 		r := newRound(group)
-		err := s.runRound(ctx, collection, r, held) // finishes held once it is released
-		held = nil
+		err := s.runRound(ctx, collection, r, held)
+		if held != nil {
+			held.finish() // released by r's allocation, or left to a reader's lease
+			held = nil
+		}
 		if err != nil {
 			r.fail(err)
 			continue

@@ -108,38 +108,50 @@ func TestGroupKeepsOneWritePerID(t *testing.T) {
 	}
 }
 
-// TestCallerReturnsWhenItsRoundIsReleased: a caller's Commit returns as soon as the
-// next round's allocation released its round, while that next round is still being
-// written; it does not wait for the rounds after its own.
-func TestCallerReturnsWhenItsRoundIsReleased(t *testing.T) {
+// TestCallerIsNotHeldByLaterRounds: a caller's Commit returns once its round is
+// released and the releasing round written, while the leader goes on with further
+// rounds (the leader does not run on the first caller's goroutine). Answering even
+// earlier, right after the release, was tried: it made the WatermelonDB
+// delete-and-revive scenario of test/compat fail about one run in four, a client-side
+// race not understood yet (see the issue note).
+func TestCallerIsNotHeldByLaterRounds(t *testing.T) {
 	s := newNode(t, ferrettest.Start(t), "n", longLease)
 	hold := holdFirstRound(t, s, 1)
-	stall, resume := make(chan struct{}), make(chan struct{})
+	second, stall, resume := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	first := s.hooks.afterAlloc
 	s.hooks.afterAlloc = func(c string, f int64, ids []string) error {
 		err := first(c, f, ids)
-		if hold.allocs == 2 {
+		switch hold.allocs {
+		case 2:
+			close(second)
+			for queued(s) < 1 {
+				time.Sleep(time.Millisecond)
+			}
+		case 3:
 			close(stall)
 			<-resume
 		}
 		return err
 	}
-	done := make(chan store.CommitResult, 1)
-	go func() { done <- mustCommit(t, s, w("a", "1", 0)) }()
+	results := make(chan store.CommitResult, 3)
+	go func() { results <- mustCommit(t, s, w("a", "1", 0)) }()
 	<-hold.entered
-	second := make(chan store.CommitResult, 1)
-	go func() { second <- mustCommit(t, s, w("b", "1", 0)) }()
-	<-stall // the second round is allocated and held before writing
+	go func() { results <- mustCommit(t, s, w("b", "1", 0)) }()
+	<-second
+	go func() { results <- mustCommit(t, s, w("c", "1", 0)) }()
+	<-stall // the third round is allocated and held before writing
 	select {
-	case res := <-done:
-		if len(res.Committed) != 1 {
-			t.Fatalf("first commit: %+v", res)
+	case res := <-results:
+		if _, ok := res.Committed["a"]; !ok {
+			t.Fatalf("first answer: %+v, want the first commit", res)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("the first commit waited for the second round")
+		t.Fatal("the first commit waited for the third round")
 	}
 	close(resume)
-	if res := <-second; len(res.Committed) != 1 {
-		t.Fatalf("second commit: %+v", res)
+	for range 2 {
+		if res := <-results; len(res.Committed) != 1 {
+			t.Fatalf("commit: %+v", res)
+		}
 	}
 }
