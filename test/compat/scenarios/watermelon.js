@@ -79,6 +79,10 @@ export const scenarios = {
     await until('b has it', async () => (await b.get(doc))?.title === 'x');
     await a.remove(doc); await a.sync();
     await until('b sees the delete', async () => (await b.get(doc)) === null);
+    // Let a pull its own delete back first: a pull in flight that brings the deletion
+    // would otherwise apply it to the record re-created under the same id (WatermelonDB
+    // applies a remote deletion to a locally created record; docs/clients/watermelondb.md).
+    await a.sync();
     await a.insert({ id: doc, title: 'revived' }); await a.sync();
     await until('b sees the revive', async () => (await b.get(doc))?.title === 'revived');
   },
