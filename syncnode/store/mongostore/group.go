@@ -19,8 +19,8 @@ import (
 // A caller's Commit returns once its allocation is released and the round that
 // released it is written, so a Changes call made after Commit returns sees the
 // commit (read-your-writes), as before grouping. (Answering right after the release,
-// before the next round's write, made WatermelonDB's delete-and-revive scenario
-// flaky in test/compat: see the note in group_test.go.)
+// before the next round's write, would also keep read-your-writes and save rounds;
+// it was undone while a flaky compat scenario, since fixed, was blamed on it.)
 
 // commitReq is one caller's chunk waiting for a group commit.
 type commitReq struct {

@@ -110,10 +110,7 @@ func TestGroupKeepsOneWritePerID(t *testing.T) {
 
 // TestCallerIsNotHeldByLaterRounds: a caller's Commit returns once its round is
 // released and the releasing round written, while the leader goes on with further
-// rounds (the leader does not run on the first caller's goroutine). Answering even
-// earlier, right after the release, was tried: it made the WatermelonDB
-// delete-and-revive scenario of test/compat fail about one run in four, a client-side
-// race not understood yet (see the issue note).
+// rounds (the leader does not run on the first caller's goroutine).
 func TestCallerIsNotHeldByLaterRounds(t *testing.T) {
 	s := newNode(t, ferrettest.Start(t), "n", longLease)
 	hold := holdFirstRound(t, s, 1)
