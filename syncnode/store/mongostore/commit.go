@@ -60,8 +60,9 @@ func (s *Store) Commit(ctx context.Context, collection string, writes []store.Wr
 }
 
 // runRound is one allocation's steps: allocate (releasing held's allocation in the
-// same update), write, and check the beforeRelease hook. Its own allocation stays
-// pending; the next round or the leader's stepping down releases it.
+// same update, after which held's callers are answered), write, and check the
+// beforeRelease hook. Its own allocation stays pending; the next round or the
+// leader's stepping down releases it.
 func (s *Store) runRound(ctx context.Context, collection string, r, held *round) error {
 	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
 	defer cancel()
@@ -70,10 +71,13 @@ func (s *Store) runRound(ctx context.Context, collection string, r, held *round)
 		releasing = held.first
 	}
 	first, err := s.allocate(ctx, collection, r.ids, releasing)
-	if err != nil {
-		if held != nil {
+	if held != nil {
+		if err != nil {
 			s.releaseRound(ctx, collection, held)
 		}
+		held.finish() // released, or left to a reader's lease
+	}
+	if err != nil {
 		return err
 	}
 	r.first = first

@@ -16,11 +16,10 @@ import (
 // round's allocation (one sequencer update instead of two); when the queue is empty
 // the leader releases on its own and ends.
 //
-// A caller's Commit returns once its allocation is released and the round that
-// released it is written, so a Changes call made after Commit returns sees the
-// commit (read-your-writes), as before grouping. (Answering right after the release,
-// before the next round's write, would also keep read-your-writes and save rounds;
-// it was undone while a flaky compat scenario, since fixed, was blamed on it.)
+// A caller's Commit returns once its allocation is released (not later: the next
+// round may still be writing), so a Changes call made after Commit returns sees the
+// commit (read-your-writes), as before grouping, and its client can prepare its next
+// push while that round is written.
 
 // commitReq is one caller's chunk waiting for a group commit.
 type commitReq struct {
@@ -86,11 +85,8 @@ func (s *Store) lead(ctx context.Context, collection string, c *committer) {
 			continue
 		}
 		r := newRound(group)
-		err := s.runRound(ctx, collection, r, held)
-		if held != nil {
-			held.finish() // released by r's allocation, or left to a reader's lease
-			held = nil
-		}
+		err := s.runRound(ctx, collection, r, held) // answers held's callers once released
+		held = nil
 		if err != nil {
 			r.fail(err)
 			continue

@@ -152,3 +152,38 @@ func TestCallerIsNotHeldByLaterRounds(t *testing.T) {
 		}
 	}
 }
+// TestCallerReturnsWhenItsRoundIsReleased: a caller's Commit returns as soon as the
+// next round's allocation released its round, while that next round is still being
+// written; it does not wait for the rounds after its own.
+func TestCallerReturnsWhenItsRoundIsReleased(t *testing.T) {
+	s := newNode(t, ferrettest.Start(t), "n", longLease)
+	hold := holdFirstRound(t, s, 1)
+	stall, resume := make(chan struct{}), make(chan struct{})
+	first := s.hooks.afterAlloc
+	s.hooks.afterAlloc = func(c string, f int64, ids []string) error {
+		err := first(c, f, ids)
+		if hold.allocs == 2 {
+			close(stall)
+			<-resume
+		}
+		return err
+	}
+	done := make(chan store.CommitResult, 1)
+	go func() { done <- mustCommit(t, s, w("a", "1", 0)) }()
+	<-hold.entered
+	second := make(chan store.CommitResult, 1)
+	go func() { second <- mustCommit(t, s, w("b", "1", 0)) }()
+	<-stall // the second round is allocated and held before writing
+	select {
+	case res := <-done:
+		if len(res.Committed) != 1 {
+			t.Fatalf("first commit: %+v", res)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first commit waited for the second round")
+	}
+	close(resume)
+	if res := <-second; len(res.Committed) != 1 {
+		t.Fatalf("second commit: %+v", res)
+	}
+}
