@@ -152,6 +152,7 @@ func TestCallerIsNotHeldByLaterRounds(t *testing.T) {
 		}
 	}
 }
+
 // TestCallerReturnsWhenItsRoundIsReleased: a caller's Commit returns as soon as the
 // next round's allocation released its round, while that next round is still being
 // written; it does not wait for the rounds after its own.
