@@ -38,10 +38,7 @@ func (e *Engine) mergeAndCommit(ctx context.Context, coll Collection, b *batch) 
 		if err != nil {
 			return nil, fmt.Errorf("commit to %s: %w", coll.Name, err)
 		}
-		e.collect(ctx, coll.Name, writes.unchanged, res, out)
-		for _, v := range writes.unchanged {
-			unchangedSeq = max(unchangedSeq, v.seq)
-		}
+		unchangedSeq = max(unchangedSeq, e.collect(ctx, coll.Name, writes.unchanged, res, out))
 		pending = res.Conflicts
 		e.known.add(coll.Name, pending...) // they exist: read them from now on
 		if onlyBlind(pending, writes.blind) {
@@ -77,10 +74,13 @@ func (e *Engine) awaitFeed(ctx context.Context, collection string, seq uint64) e
 	return nil
 }
 
-// collect records a round's outcome in out and publishes what it committed.
-func (e *Engine) collect(ctx context.Context, coll string, unchanged map[string]docResult, res store.CommitResult, out map[string]docResult) {
+// collect records a round's outcome in out, publishes what it committed and returns
+// the greatest seq of the documents it left unchanged.
+func (e *Engine) collect(ctx context.Context, coll string, unchanged map[string]docResult, res store.CommitResult, out map[string]docResult) uint64 {
+	var unchangedSeq uint64
 	for id, v := range unchanged {
 		out[id] = v
+		unchangedSeq = max(unchangedSeq, v.seq)
 	}
 	committed := make([]store.Record, 0, len(res.Committed))
 	for id, rec := range res.Committed {
@@ -91,6 +91,7 @@ func (e *Engine) collect(ctx context.Context, coll string, unchanged map[string]
 	if e.cfg.Publish != nil && len(committed) > 0 {
 		e.cfg.Publish(ctx, coll, committed)
 	}
+	return unchangedSeq
 }
 
 // onlyBlind reports whether every conflict was a blind write that found its

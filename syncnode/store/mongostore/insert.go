@@ -22,9 +22,6 @@ import (
 // 16 MiB limit on a command. A variable for tests.
 var maxInsertBytes = 8 << 20
 
-// duplicateKey is MongoDB's error code for a unique index violation.
-const duplicateKey = 11000
-
 // insertDocs inserts docs (unordered) and returns the batch indexes (from idx) of
 // those whose _id already existed. Any other failure is returned as an error.
 func (s *Store) insertDocs(ctx context.Context, collection string, docs []bson.Raw, idx []int) ([]int, error) {
@@ -58,7 +55,7 @@ func (s *Store) insertCommand(ctx context.Context, collection string, docs []bso
 	}
 	dup := make([]int, 0, len(we.WriteErrors))
 	for _, e := range we.WriteErrors {
-		if e.Code != duplicateKey || e.Index < 0 || e.Index >= len(docs) {
+		if !mongo.IsDuplicateKeyError(e) || e.Index < 0 || e.Index >= len(docs) {
 			return nil, mapErr("insert into "+collection, err)
 		}
 		dup = append(dup, e.Index)
