@@ -75,14 +75,11 @@ func (a *API) wmSavePositions(ctx context.Context, pos map[string]uint64) (uint6
 	sum := sha256.Sum256([]byte(p))
 	id := "p:" + hex.EncodeToString(sum[:16])
 	m := protocol.Mutation{ID: id, Mid: 1, Set: map[string]json.RawMessage{"p": mustJSON(p)}}
-	if _, err := a.cfg.Engine.Push(ctx, positionsColl, positionsClient, []protocol.Mutation{m}); err != nil {
+	res, err := a.cfg.Engine.Push(ctx, positionsColl, positionsClient, []protocol.Mutation{m})
+	if err != nil {
 		return 0, fmt.Errorf("store watermelon positions: %w", err)
 	}
-	recs, err := a.cfg.Store.Get(ctx, PositionsCollection, []string{id})
-	if err != nil {
-		return 0, fmt.Errorf("read watermelon positions: %w", err)
-	}
-	return recs[id].Seq, nil
+	return res.Seq, nil // the document's feed position, whether this push wrote it or not
 }
 
 // wmTableChanges reads one table's changes after pos.
