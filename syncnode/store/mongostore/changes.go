@@ -39,17 +39,9 @@ func (s *Store) Changes(ctx context.Context, collection string, after uint64, li
 }
 
 func (s *Store) changes(ctx context.Context, collection string, after uint64, limit int) (store.Page, error) {
-	w, stale, last, err := s.watermark(ctx, collection)
+	w, err := s.settledWatermark(ctx, collection)
 	if err != nil {
 		return store.Page{}, err
-	}
-	if len(stale) > 0 {
-		if err := s.abandonStale(ctx, collection, stale, last); err != nil {
-			return store.Page{}, err
-		}
-		if w, _, _, err = s.watermark(ctx, collection); err != nil {
-			return store.Page{}, err
-		}
 	}
 	page := store.Page{Next: after}
 	if w <= int64(after) {
@@ -69,8 +61,10 @@ func (s *Store) changes(ctx context.Context, collection string, after uint64, li
 }
 
 // feedRange returns up to n documents with after < seq <= upTo, ascending by seq.
+// Seals (rev 0, recover.go) are not documents and are left out.
 func (s *Store) feedRange(ctx context.Context, collection string, after, upTo int64, n int) ([]store.Record, error) {
-	filter := bson.D{{Key: "seq", Value: bson.D{{Key: "$gt", Value: after}, {Key: "$lte", Value: upTo}}}}
+	filter := bson.D{{Key: "seq", Value: bson.D{{Key: "$gt", Value: after}, {Key: "$lte", Value: upTo}}},
+		{Key: "rev", Value: bson.D{{Key: "$gte", Value: 1}}}}
 	opts := options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(n))
 	cur, err := s.feedDB.Collection("docs."+collection).Find(ctx, filter, opts)
 	if err != nil {
@@ -95,17 +89,20 @@ func (s *Store) Head(ctx context.Context, collection string) (uint64, error) {
 	if err := check.Collection(collection); err != nil {
 		return 0, err
 	}
-	w, stale, last, err := s.watermark(ctx, collection)
-	if err != nil {
+	w, err := s.settledWatermark(ctx, collection)
+	return uint64(max(w, 0)), err
+}
+
+// settledWatermark reads the watermark; if allocations older than the lease hold it
+// back, it abandons them and reads it again.
+func (s *Store) settledWatermark(ctx context.Context, collection string) (int64, error) {
+	w, stale, err := s.watermark(ctx, collection)
+	if err != nil || len(stale) == 0 {
+		return w, err
+	}
+	if err := s.abandonStale(ctx, collection, stale); err != nil {
 		return 0, err
 	}
-	if len(stale) > 0 {
-		if err := s.abandonStale(ctx, collection, stale, last); err != nil {
-			return 0, err
-		}
-		if w, _, _, err = s.watermark(ctx, collection); err != nil {
-			return 0, err
-		}
-	}
-	return uint64(max(w, 0)), nil
+	w, _, err = s.watermark(ctx, collection)
+	return w, err
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/lattice-sync/lattice/syncnode/store/internal/check"
 )
 
-// maxChunk bounds the writes under one allocation (the pending entry lists its ids
-// in the sequencer document, which must stay small). A variable for tests.
+// maxChunk bounds the writes under one allocation: the seals an abandonment inserts
+// for it, and the documents of one round. A variable for tests.
 var maxChunk = 500
 
 // cleanupTimeout bounds the release or self-abandonment a commit does after its
@@ -27,11 +27,12 @@ const cleanupTimeout = 30 * time.Second
 // chunks of 500, each with its own allocation; concurrent calls share allocations
 // (group.go).
 //
-// When Commit returns an error after writing began (the server became unreachable),
-// some writes may have been applied. The allocation is then abandoned on the spot
-// (or, if that fails too, by a reader after the lease), which delivers any write that
-// landed and fences any still in flight; a retry by the caller (re-read, re-merge) is
-// safe because merging is idempotent.
+// When writing fails with an error (the server became unreachable), some writes may
+// still be in flight. The allocation is then abandoned on the spot, which seals the
+// seqs of any write still in flight; a read then tells which writes landed, and the
+// others are reported as conflicts. If that fails too, Commit returns the error and a
+// reader abandons the allocation after the lease; some writes may have been applied,
+// and a retry by the caller (re-read, re-merge) is safe because merging is idempotent.
 func (s *Store) Commit(ctx context.Context, collection string, writes []store.Write) (store.CommitResult, error) {
 	if err := check.Collection(collection); err != nil {
 		return store.CommitResult{}, err
@@ -70,7 +71,7 @@ func (s *Store) runRound(ctx context.Context, collection string, r, held *round)
 	if held != nil {
 		releasing = held.first
 	}
-	first, err := s.allocate(ctx, collection, r.ids, releasing)
+	first, err := s.allocate(ctx, collection, len(r.writes), releasing)
 	if held != nil {
 		if err != nil {
 			s.releaseRound(ctx, collection, held)
@@ -87,9 +88,9 @@ func (s *Store) runRound(ctx context.Context, collection string, r, held *round)
 		}
 	}
 	if r.res, err = s.writeDocs(ctx, collection, first, r.writes, r.encoded); err != nil {
-		// Some writes may still land: fence them now rather than after the lease.
-		_ = s.abandon(ctx, collection, pending{first: first, pendingEntry: pendingEntry{IDs: r.ids}}, first+int64(len(r.ids))-1)
-		return err
+		if r.res, err = s.settleFailed(ctx, collection, first, r.writes, err); err != nil {
+			return err
+		}
 	}
 	if h := s.hooks.beforeRelease; h != nil {
 		return h(collection, first, r.ids)
@@ -97,12 +98,36 @@ func (s *Store) runRound(ctx context.Context, collection string, r, held *round)
 	return nil
 }
 
+// settleFailed resolves writes whose write command failed with cause (some may have
+// applied, some may still be in flight): it abandons their allocation, which seals
+// every seq not yet written, and reads which writes landed. Those are committed, the
+// others conflicts. If either step fails, cause is returned and the allocation is
+// left to a reader's lease.
+func (s *Store) settleFailed(ctx context.Context, collection string, first int64, writes []store.Write, cause error) (store.CommitResult, error) {
+	p := pending{first: first, pendingEntry: pendingEntry{N: int64(len(writes))}}
+	if err := s.abandon(ctx, collection, p); err != nil {
+		return store.CommitResult{}, cause
+	}
+	all := make([]int, len(writes))
+	for i := range all {
+		all[i] = i
+	}
+	seqs, err := s.readSeqs(ctx, collection, writes, all)
+	if err != nil {
+		return store.CommitResult{}, cause
+	}
+	landed := make([]bool, len(writes))
+	for i, w := range writes {
+		landed[i] = seqs[w.Record.ID] == first+int64(i)
+	}
+	return commitResult(writes, first, landed), nil
+}
+
 // releaseRound releases r's allocation on its own. The writes are durable whatever
 // happens now. If the release fails, a reader abandons the entry after the lease,
 // and the writes, at their seqs, reach the feed then. If the entry is already gone,
-// an abandoner fenced our documents first; each write that succeeded landed before
-// that, while the entry was still pending, so it is delivered too
-// (docs/change-feed.md, "Late writers").
+// an abandoner sealed its seqs first; each write that succeeded landed before that,
+// while the entry was still pending, so it is delivered too (docs/change-feed.md).
 func (s *Store) releaseRound(ctx context.Context, collection string, r *round) {
 	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
 	defer cancel()
@@ -110,56 +135,58 @@ func (s *Store) releaseRound(ctx context.Context, collection string, r *round) {
 }
 
 // writeDocs writes the batch, document i with seq first+i: new documents (ExpectRev
-// 0) by insert, the others by update filtered on {_id, rev: ExpectRev}. Inserts that
-// hit an existing _id get one more chance if the document is a fence older than their
-// seq (see recover.go). Each write either commits or is reported as a conflict.
-// encoded holds the insert form of new documents made beforehand (newDoc), or nil.
+// 0) by insert, the others by update filtered on {_id, rev: ExpectRev}. Each write
+// either commits or is reported as a conflict (an insert whose _id exists, or whose
+// seq was sealed). encoded holds the insert form of new documents made beforehand
+// (newDoc), or nil.
 func (s *Store) writeDocs(ctx context.Context, collection string, first int64, writes []store.Write, encoded []bson.Raw) (store.CommitResult, error) {
 	var inserts []bson.Raw
 	var insertIdx, updateIdx []int
 	for i, w := range writes {
-		if w.ExpectRev == 0 {
-			var doc bson.Raw
-			if encoded != nil {
-				doc = encoded[i]
-			}
-			if doc == nil {
-				doc = newDoc(w)
-			}
-			setSeq(doc, first+int64(i))
-			inserts = append(inserts, doc)
-			insertIdx = append(insertIdx, i)
-		} else {
+		if w.ExpectRev != 0 {
 			updateIdx = append(updateIdx, i)
+			continue
 		}
+		var doc bson.Raw
+		if encoded != nil {
+			doc = encoded[i]
+		}
+		if doc == nil {
+			doc = newDoc(w)
+		}
+		setSeq(doc, first+int64(i))
+		inserts = append(inserts, doc)
+		insertIdx = append(insertIdx, i)
 	}
-	taken, err := s.insertDocs(ctx, collection, inserts, insertIdx)
+	dup, err := s.insertDocs(ctx, collection, inserts)
 	if err != nil {
 		return store.CommitResult{}, err
 	}
-	updateIdx = append(updateIdx, taken...) // fence takeovers are updates too
-	ok, err := s.updateDocs(ctx, collection, first, writes, updateIdx)
-	if err != nil {
+	landed := make([]bool, len(writes))
+	for _, i := range insertIdx {
+		landed[i] = true
+	}
+	for _, j := range dup {
+		landed[insertIdx[j]] = false
+	}
+	if err := s.updateDocs(ctx, collection, first, writes, updateIdx, landed); err != nil {
 		return store.CommitResult{}, err
 	}
+	return commitResult(writes, first, landed), nil
+}
+
+// commitResult reports the writes that landed (write i at seq first+i) as committed
+// and the others as conflicts.
+func commitResult(writes []store.Write, first int64, landed []bool) store.CommitResult {
 	res := store.CommitResult{Committed: make(map[string]store.Record, len(writes))}
 	for i, w := range writes {
-		if ok[i] || (w.ExpectRev == 0 && !contains(taken, i)) {
+		if landed[i] {
 			res.Committed[w.Record.ID] = check.Committed(w, uint64(first+int64(i)), w.ExpectRev+1)
 		} else {
 			res.Conflicts = append(res.Conflicts, w.Record.ID)
 		}
 	}
-	return res, nil
-}
-
-func contains(xs []int, x int) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
+	return res
 }
 
 // docFields is what an update of w to the given seq and rev sets: the state alone
@@ -190,13 +217,12 @@ func setSeq(doc bson.Raw, seq int64) {
 }
 
 // updateDocs runs the compare-and-swap updates for the writes at idx (unordered)
-// and reports which matched. When fewer matched than were sent, it reads the
-// documents back: a write matched exactly if its document now carries its seq, as
-// no one else ever writes that seq.
-func (s *Store) updateDocs(ctx context.Context, collection string, first int64, writes []store.Write, idx []int) (map[int]bool, error) {
-	ok := make(map[int]bool, len(idx))
+// and marks in landed those that matched. When fewer matched than were sent, it
+// reads the documents back: a write matched exactly if its document now carries its
+// seq, as no one else ever writes that seq.
+func (s *Store) updateDocs(ctx context.Context, collection string, first int64, writes []store.Write, idx []int, landed []bool) error {
 	if len(idx) == 0 {
-		return ok, nil
+		return nil
 	}
 	models := make([]mongo.WriteModel, len(idx))
 	for j, i := range idx {
@@ -204,33 +230,28 @@ func (s *Store) updateDocs(ctx context.Context, collection string, first int64, 
 	}
 	res, err := s.docs(collection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 	if err != nil {
-		return nil, mapErr("update in "+collection, err)
+		return mapErr("update in "+collection, err)
 	}
 	if res.MatchedCount == int64(len(idx)) {
 		for _, i := range idx {
-			ok[i] = true
+			landed[i] = true
 		}
-		return ok, nil
+		return nil
 	}
 	seqs, err := s.readSeqs(ctx, collection, writes, idx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, i := range idx {
-		ok[i] = seqs[writes[i].Record.ID] == first+int64(i)
+		landed[i] = seqs[writes[i].Record.ID] == first+int64(i)
 	}
-	return ok, nil
+	return nil
 }
 
-// casModel is the conditional update of w to seq: on its ExpectRev, or for a new
-// document on a fence placed before seq was allocated.
+// casModel is the conditional update of w to seq, on its ExpectRev.
 func casModel(w store.Write, seq int64) mongo.WriteModel {
 	filter := bson.D{{Key: "_id", Value: w.Record.ID}, {Key: "rev", Value: w.ExpectRev}}
 	update := bson.D{{Key: "$set", Value: docFields(w, seq, w.ExpectRev+1)}}
-	if w.ExpectRev == 0 {
-		filter = append(filter, bson.E{Key: "fence", Value: bson.D{{Key: "$lt", Value: seq}}})
-		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "fence", Value: ""}}})
-	}
 	return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update)
 }
 

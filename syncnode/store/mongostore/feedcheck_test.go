@@ -139,8 +139,7 @@ func (r *reader) drain(t *testing.T) {
 }
 
 // lost lists what the reader's records miss: acknowledged commits it has no record
-// of at that rev or later, and stored documents whose latest content it lacks (a
-// fence may raise a stored rev without changing the content: content is compared).
+// of at that rev or later, and stored documents whose latest content it lacks.
 func lost(t *testing.T, s *Store, acked []store.Record, seen map[string]store.Record) []string {
 	t.Helper()
 	idSet := map[string]bool{}

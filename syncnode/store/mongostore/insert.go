@@ -22,9 +22,10 @@ import (
 // 16 MiB limit on a command. A variable for tests.
 var maxInsertBytes = 8 << 20
 
-// insertDocs inserts docs (unordered) and returns the batch indexes (from idx) of
-// those whose _id already existed. Any other failure is returned as an error.
-func (s *Store) insertDocs(ctx context.Context, collection string, docs []bson.Raw, idx []int) ([]int, error) {
+// insertDocs inserts docs (unordered) and returns the indexes of those refused as
+// duplicates (of their _id, or of their seq: a seal). Any other failure is returned
+// as an error.
+func (s *Store) insertDocs(ctx context.Context, collection string, docs []bson.Raw) ([]int, error) {
 	var dup []int
 	for start := 0; start < len(docs); {
 		end, size := start, 0
@@ -37,7 +38,7 @@ func (s *Store) insertDocs(ctx context.Context, collection string, docs []bson.R
 			return nil, err
 		}
 		for _, i := range d {
-			dup = append(dup, idx[start+i])
+			dup = append(dup, start+i)
 		}
 		start = end
 	}

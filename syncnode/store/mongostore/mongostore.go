@@ -96,8 +96,8 @@ type collState struct {
 type hooks struct {
 	afterAlloc    func(collection string, first int64, ids []string) error
 	beforeRelease func(collection string, first int64, ids []string) error
-	// afterFenceRead runs when abandonment has read a document it will fence.
-	afterFenceRead func(collection, id string)
+	// beforeSeal runs when abandonment is about to seal the range from first.
+	beforeSeal func(collection string, first int64)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -172,7 +172,9 @@ func (s *Store) docs(collection string) *mongo.Collection {
 
 func (s *Store) sequencer() *mongo.Collection { return s.db.Collection(sequencerCollection) }
 
-// ensureIndexes creates the seq index of collection once per process.
+// ensureIndexes creates the unique seq index of collection once per process. It
+// orders the feed and makes seals work (recover.go): two documents never hold one
+// seq.
 func (s *Store) ensureIndexes(ctx context.Context, collection string) error {
 	cs := s.coll(collection)
 	cs.allocMu.Lock()
@@ -180,7 +182,8 @@ func (s *Store) ensureIndexes(ctx context.Context, collection string) error {
 	if cs.indexed {
 		return nil
 	}
-	_, err := s.docs(collection).Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}}})
+	_, err := s.docs(collection).Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "seq", Value: 1}},
+		Options: options.Index().SetUnique(true).SetName("seq_unique")})
 	if err != nil {
 		return mapErr("create seq index of "+collection, err)
 	}
@@ -188,8 +191,8 @@ func (s *Store) ensureIndexes(ctx context.Context, collection string) error {
 	return nil
 }
 
-// Get returns the stored records of ids; missing ids (and fences, which stand for
-// documents that do not exist yet) are absent. It reads with the feed's (majority)
+// Get returns the stored records of ids; missing ids are absent (seals, whose _id is
+// a number, never match). It reads with the feed's (majority)
 // read concern, so a Rev it returns never rolls back: a compare-and-swap on it can
 // only match that very version (docs/change-feed.md relies on this).
 func (s *Store) Get(ctx context.Context, collection string, ids []string) (map[string]store.Record, error) {
@@ -203,7 +206,7 @@ func (s *Store) Get(ctx context.Context, collection string, ids []string) (map[s
 	if len(ids) == 0 {
 		return out, nil
 	}
-	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "rev", Value: bson.D{{Key: "$gte", Value: 1}}}}
+	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
 	cur, err := s.feedDB.Collection("docs."+collection).Find(ctx, filter)
 	if err != nil {
 		return nil, mapErr("get from "+collection, err)
@@ -238,14 +241,12 @@ func (s *Store) Close(ctx context.Context) error {
 
 // docBSON is a stored document: {_id, rev, seq, state}. The materialised JSON,
 // version and deleted flag derive from the state (store.DecodeRecord), so they are
-// not stored twice. A fence (rev 0, seq 0) stands for a document that does not
-// exist yet (recover.go).
+// not stored twice.
 type docBSON struct {
 	ID    string `bson:"_id"`
 	Rev   int64  `bson:"rev"`
 	Seq   int64  `bson:"seq"`
 	State []byte `bson:"state"`
-	Fence int64  `bson:"fence,omitempty"`
 }
 
 // record decodes d into the record it stores.

@@ -91,8 +91,8 @@ func TestNaiveFeedsLoseOutOfOrderCommits(t *testing.T) {
 }
 
 // TestDeadBeforeWriting: A allocates for a new id and dies; the reader is held below
-// A's seq until the lease, then abandons A's entry, fencing the id, so that A's write
-// (if it were still in flight) can never land below the watermark.
+// A's seq until the lease, then abandons A's entry, sealing the seq, so that A's
+// write (if it were still in flight) can never land below the watermark.
 func TestDeadBeforeWriting(t *testing.T) {
 	srv := ferrettest.Start(t)
 	a, b, r := newNode(t, srv, "a", longLease), newNode(t, srv, "b", longLease), newNode(t, srv, "reader", longLease)
@@ -118,15 +118,16 @@ func TestDeadBeforeWriting(t *testing.T) {
 	if pend := pendingEntries(t, r); len(pend) != 0 {
 		t.Fatalf("pending after abandonment: %v", pend)
 	}
-	resC := mustCommit(t, b, w("x", "b-x", 0)) // a live writer takes the fence over
+	resC := mustCommit(t, b, w("x", "b-x", 0)) // the id itself is free
 	rd.drain(t)
 	if missed := lost(t, r, records(resC.Committed), rd.seen); len(missed) != 0 || len(resC.Committed) != 1 {
-		t.Fatalf("after fence takeover %+v: lost %v", resC, missed)
+		t.Fatalf("after creating x on b %+v: lost %v", resC, missed)
 	}
 }
 
 // TestDeadAfterWriting: A writes its documents and dies before releasing; the reader
-// abandons the entry and re-stamps the documents, which then reach it.
+// abandons the entry (the seals find the seqs taken) and the documents, at A's seqs,
+// reach it.
 func TestDeadAfterWriting(t *testing.T) {
 	srv := ferrettest.Start(t)
 	a, r := newNode(t, srv, "a", longLease), newNode(t, srv, "reader", longLease)
@@ -151,9 +152,9 @@ func TestDeadAfterWriting(t *testing.T) {
 	}
 }
 
-// TestLateWriterIsFenced: A allocates and stalls past the lease; the reader abandons
+// TestLateWriterIsRefused: A allocates and stalls past the lease; the reader abandons
 // its entry. A's writes, landing late, must fail (conflicts), and its retry succeeds.
-func TestLateWriterIsFenced(t *testing.T) {
+func TestLateWriterIsRefused(t *testing.T) {
 	srv := ferrettest.Start(t)
 	a, r := newNode(t, srv, "a", longLease), newNode(t, srv, "reader", longLease)
 	z := mustCommit(t, a, w("z", "z1", 0)).Committed["z"]
@@ -177,10 +178,9 @@ func TestLateWriterIsFenced(t *testing.T) {
 	}
 }
 
-// TestWriteLandsDuringAbandonment: A's write lands after the abandoner read the
-// document but before its fence. The fence's compare-and-swap fails, it reads again
-// and fences the new rev; A's write, which landed while A's allocation was pending,
-// is delivered at A's own seq.
+// TestWriteLandsDuringAbandonment: A's write lands after the reader found A's entry
+// stale but before it seals A's seqs. The seal finds the seq taken; A's write, which
+// landed while A's allocation was pending, is delivered at A's own seq.
 func TestWriteLandsDuringAbandonment(t *testing.T) {
 	srv := ferrettest.Start(t)
 	a, r := newNode(t, srv, "a", longLease), newNode(t, srv, "reader", longLease)
@@ -190,7 +190,7 @@ func TestWriteLandsDuringAbandonment(t *testing.T) {
 	<-p.allocated
 	var once sync.Once
 	var acked store.CommitResult
-	r.hooks.afterFenceRead = func(string, string) {
+	r.hooks.beforeSeal = func(string, int64) {
 		once.Do(func() { close(p.resume); acked = <-resA })
 	}
 	r.now = func() time.Time { return time.Now().Add(2 * longLease) }
@@ -203,15 +203,42 @@ func TestWriteLandsDuringAbandonment(t *testing.T) {
 		t.Fatalf("lost: %v", missed)
 	}
 	want := acked.Committed["z"]
-	if got := mustGetAll(t, r, "z")["z"]; got.Rev != want.Rev+1 || got.Seq != want.Seq {
-		t.Fatalf("z = rev %d seq %d, want A's write (seq %d) fenced once more (rev %d)", got.Rev, got.Seq, want.Seq, want.Rev+1)
+	if got := mustGetAll(t, r, "z")["z"]; got.Rev != want.Rev || got.Seq != want.Seq {
+		t.Fatalf("z = rev %d seq %d, want A's write (rev %d, seq %d)", got.Rev, got.Seq, want.Rev, want.Seq)
+	}
+}
+
+// TestFailedWriteSettlesItsRound: A's update fails with an error (its seq was
+// sealed: A is a late writer for that seq alone) while its insert lands. A seals its
+// own range, reads what landed and reports the insert committed and the update a
+// conflict; the reader receives the insert.
+func TestFailedWriteSettlesItsRound(t *testing.T) {
+	srv := ferrettest.Start(t)
+	a, r := newNode(t, srv, "a", longLease), newNode(t, srv, "reader", longLease)
+	z := mustCommit(t, a, w("z", "z1", 0)).Committed["z"]
+	var first int64
+	a.hooks.afterAlloc = func(_ string, f int64, _ []string) error {
+		first = f
+		return a.seal(testCtx(t), coll, f+1, f+1) // z's seq, as a reader would
+	}
+	res := mustCommit(t, a, w("x", "x1", 0), w("z", "z2", z.Rev))
+	if _, ok := res.Committed["x"]; !ok || !slices.Equal(res.Conflicts, []string{"z"}) {
+		t.Fatalf("commit = %+v, want x committed and z a conflict", res)
+	}
+	if pend := pendingEntries(t, r); len(pend) != 0 {
+		t.Fatalf("pending after the commit: %v", pend)
+	}
+	rd := newReader(realFeed, r)
+	rd.drain(t)
+	if missed := lost(t, r, records(res.Committed), rd.seen); len(missed) != 0 || rd.seen["x"].Seq != uint64(first) {
+		t.Fatalf("lost %v; x delivered at %d, committed at %d", missed, rd.seen["x"].Seq, first)
 	}
 }
 
 // TestConcurrentAbandoners: reader A stalls in the middle of abandoning P's
 // allocation; reader B abandons it completely and moves on, and writer Q commits a
-// new version. A's late fence must not hide Q's version from anyone, and P's late
-// write must fail.
+// new version. A's late seals must not hide Q's version from anyone, and P's late
+// writes must fail.
 func TestConcurrentAbandoners(t *testing.T) {
 	srv := ferrettest.Start(t)
 	p, q := newNode(t, srv, "p", longLease), newNode(t, srv, "q", longLease)
@@ -222,7 +249,7 @@ func TestConcurrentAbandoners(t *testing.T) {
 	<-pp.allocated
 	aRead, aResume := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	a.hooks.afterFenceRead = func(string, string) {
+	a.hooks.beforeSeal = func(string, int64) {
 		once.Do(func() { close(aRead); <-aResume })
 	}
 	a.now = func() time.Time { return time.Now().Add(2 * longLease) }
@@ -242,8 +269,8 @@ func TestConcurrentAbandoners(t *testing.T) {
 	close(aResume)
 	<-aDone
 	close(pp.resume)
-	if late := <-resP; len(late.Committed) != 0 {
-		t.Fatalf("P's late write committed: %+v", late)
+	if late := <-resP; len(late.Committed) != 0 || len(late.Conflicts) != 2 {
+		t.Fatalf("P's late writes = %+v, want two conflicts", late)
 	}
 	rd.drain(t)
 	if missed := lost(t, b, records(resQ.Committed), rd.seen); len(missed) != 0 {

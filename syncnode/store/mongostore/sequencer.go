@@ -21,34 +21,18 @@ type sequencerDoc struct {
 	Pending map[string]pendingEntry `bson:"pending"`
 }
 
-// pendingEntry is one allocation in flight: seqs first..first+len(IDs)-1 go to IDs in
-// order. The first seq is in its key, written at the moment the range is allocated.
+// pendingEntry is one allocation in flight: the N seqs from the first, which is in
+// its key, written at the moment the range is allocated. It names no documents:
+// abandoning it seals the seqs themselves (recover.go), so it stays a few bytes
+// however large the round (every allocation rewrites the sequencer document).
 type pendingEntry struct {
-	IDs  idList    `bson:"ids"`
+	N    int64     `bson:"n"`
 	Node string    `bson:"node"`
 	At   time.Time `bson:"at"`
 }
 
-// idList is stored as one binary value, the ids joined by NUL (which ids never
-// contain): every allocation rewrites the sequencer document, and FerretDB decodes
-// and encodes an array value by value, a binary at once.
-type idList []string
-
-// MarshalBSONValue implements bson.ValueMarshaler.
-func (l idList) MarshalBSONValue() (byte, []byte, error) {
-	t, data, err := bson.MarshalValue(bson.Binary{Data: []byte(strings.Join(l, "\x00"))})
-	return byte(t), data, err
-}
-
-// UnmarshalBSONValue implements bson.ValueUnmarshaler.
-func (l *idList) UnmarshalBSONValue(t byte, data []byte) error {
-	var b bson.Binary
-	if err := bson.UnmarshalValue(bson.Type(t), data, &b); err != nil {
-		return fmt.Errorf("mongostore: pending ids: %w", err)
-	}
-	*l = strings.Split(string(b.Data), "\x00")
-	return nil
-}
+// last is the last seq of the entry's range.
+func (p pending) last() int64 { return p.first + p.N - 1 }
 
 // pending is a decoded pending entry with its first seq.
 type pending struct {
@@ -68,23 +52,23 @@ func parsePendingKey(k string) (int64, error) {
 	return v, nil
 }
 
-// allocate reserves len(ids) consecutive seqs for ids and returns the first. In the
+// allocate reserves n consecutive seqs and returns the first. In the
 // same atomic update that advances last, it records the range as pending, so a seq
 // is never allocated without being visible as pending; the same update releases the
 // pending entry starting at releasing (0: none), whose writes have all completed.
 // The update is a compare-and-swap on last; one allocation per collection runs at a
 // time in this process (the group commit's leader), so only other processes can make
 // it retry.
-func (s *Store) allocate(ctx context.Context, collection string, ids []string, releasing int64) (int64, error) {
+func (s *Store) allocate(ctx context.Context, collection string, n int, releasing int64) (int64, error) {
 	cs := s.coll(collection)
 	cs.allocMu.Lock()
 	defer cs.allocMu.Unlock()
-	entry := pendingEntry{IDs: ids, Node: s.node, At: s.now().Truncate(time.Millisecond)}
+	entry := pendingEntry{N: int64(n), Node: s.node, At: s.now().Truncate(time.Millisecond)}
 	for {
 		first := cs.last + 1
 		filter := bson.D{{Key: "_id", Value: collection}, {Key: "last", Value: cs.last}}
 		update := bson.D{{Key: "$set", Value: bson.D{
-			{Key: "last", Value: cs.last + int64(len(ids))},
+			{Key: "last", Value: cs.last + int64(n)},
 			{Key: "pending." + pendingKey(first), Value: entry},
 		}}}
 		if releasing > 0 {
@@ -95,7 +79,7 @@ func (s *Store) allocate(ctx context.Context, collection string, ids []string, r
 			return 0, mapErr("allocate seqs in "+collection, err)
 		}
 		if res.MatchedCount == 1 {
-			cs.last += int64(len(ids))
+			cs.last += int64(n)
 			return first, nil
 		}
 		if cs.last, err = s.readLast(ctx, collection); err != nil {
@@ -123,8 +107,8 @@ func (s *Store) readLast(ctx context.Context, collection string) (int64, error) 
 }
 
 // release removes the pending entry starting at first. It reports false when the
-// entry was already gone: someone abandoned it (and so has re-stamped or fenced each
-// of its documents first, see recover.go).
+// entry was already gone: someone abandoned it (and so has sealed its seqs first, see
+// recover.go).
 func (s *Store) release(ctx context.Context, collection string, first int64) (bool, error) {
 	key := "pending." + pendingKey(first)
 	filter := bson.D{{Key: "_id", Value: collection}, {Key: key, Value: bson.D{{Key: "$exists", Value: true}}}}
@@ -138,27 +122,27 @@ func (s *Store) release(ctx context.Context, collection string, first int64) (bo
 
 // watermark reads the sequencer once and returns W: every seq <= W is settled (its
 // write happened and is visible, or will never happen), the pending entries older
-// than the lease, and the last allocated seq. See docs/change-feed.md.
-func (s *Store) watermark(ctx context.Context, collection string) (w int64, stale []pending, last int64, err error) {
+// than the lease. See docs/change-feed.md.
+func (s *Store) watermark(ctx context.Context, collection string) (w int64, stale []pending, err error) {
 	var doc sequencerDoc
 	err = s.feedDB.Collection(sequencerCollection).FindOne(ctx, bson.D{{Key: "_id", Value: collection}}).Decode(&doc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, nil, 0, nil
+		return 0, nil, nil
 	}
 	if err != nil {
-		return 0, nil, 0, mapErr("read the watermark of "+collection, err)
+		return 0, nil, mapErr("read the watermark of "+collection, err)
 	}
 	w = doc.Last
 	deadline := s.now().Add(-s.lease)
 	for k, e := range doc.Pending {
 		first, err := parsePendingKey(k)
 		if err != nil {
-			return 0, nil, 0, err
+			return 0, nil, err
 		}
 		w = min(w, first-1)
 		if e.At.Before(deadline) {
 			stale = append(stale, pending{first: first, pendingEntry: e})
 		}
 	}
-	return w, stale, doc.Last, nil
+	return w, stale, nil
 }
