@@ -2,7 +2,6 @@ package crdt
 
 import (
 	"slices"
-	"strings"
 )
 
 // clearMark records that mutation (client, mid) wrote at or above a text or list
@@ -16,12 +15,7 @@ type clearMark struct {
 	mid    uint64
 }
 
-func (m clearMark) cmp(o clearMark) int {
-	if c := strings.Compare(m.client, o.client); c != 0 {
-		return c
-	}
-	return cmpInt(m.mid, o.mid)
-}
+func (m clearMark) cmp(o clearMark) int { return cmpMutation(m.client, m.mid, o.client, o.mid) }
 
 // addClear records mark in n's list, once per mutation.
 func (n *node) addClear(m clearMark) {

@@ -129,6 +129,15 @@ func cmpInt[T int64 | uint32 | uint64 | int](a, b T) int {
 	return 0
 }
 
+// cmpMutation orders mutations by (client, mid), the order of the per-mutation
+// entries that counters and clear marks keep.
+func cmpMutation(aClient string, aMid uint64, bClient string, bMid uint64) int {
+	if c := strings.Compare(aClient, bClient); c != 0 {
+		return c
+	}
+	return cmpInt(aMid, bMid)
+}
+
 // MaxHLC returns the greater of a and b.
 func MaxHLC(a, b HLC) HLC {
 	if a.Less(b) {

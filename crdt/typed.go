@@ -2,7 +2,6 @@ package crdt
 
 import (
 	"slices"
-	"strings"
 )
 
 // counter is a counter CRDT: one entry per increment, identified by the mutation
@@ -21,12 +20,7 @@ type counterEntry struct {
 	delta  float64
 }
 
-func (e counterEntry) cmp(o counterEntry) int {
-	if c := strings.Compare(e.client, o.client); c != 0 {
-		return c
-	}
-	return cmpInt(e.mid, o.mid)
-}
+func (e counterEntry) cmp(o counterEntry) int { return cmpMutation(e.client, e.mid, o.client, o.mid) }
 
 func (c *counter) clone() *counter {
 	return &counter{base: c.base, baseClock: c.baseClock, entries: slices.Clone(c.entries)}

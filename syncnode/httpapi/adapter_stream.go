@@ -34,12 +34,7 @@ func (a *API) adapterStream(resync resyncData, enc pageEncoder) handlerFunc {
 		if err != nil {
 			return err
 		}
-		h := w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Accel-Buffering", "no")
-		w.WriteHeader(http.StatusOK)
-		fmt.Fprint(w, "retry: 1000\n\n")
+		beginSSE(w, 1000)
 		s := &adapterSSE{api: a, w: w, flusher: flusher, coll: req.collection.Name, cursor: cursor, enc: enc}
 		if err := s.send(resync(cursor)); err != nil {
 			return nil

@@ -229,6 +229,8 @@ func wmUpdate(row object, id string) (adapterEdit, error) {
 	return e, err
 }
 
+// formatPositions encodes feed positions by collection: "orders=5,parts=1a" (base
+// 36, collections in order).
 func formatPositions(pos map[string]uint64) string {
 	keys := make([]string, 0, len(pos))
 	for k := range pos {

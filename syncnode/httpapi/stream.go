@@ -36,12 +36,7 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusInternalServerError, protocol.CodeInternal, "streaming unsupported"))
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, "retry: 2000\n\n")
+	beginSSE(w, 2000)
 	flusher.Flush()
 	sub := a.cfg.Hub.Subscribe(colls)
 	defer a.cfg.Hub.Unsubscribe(sub)
@@ -124,6 +119,17 @@ func startCursors(r *http.Request, colls []string) (map[string]uint64, error) {
 	return cursors, nil
 }
 
+// beginSSE answers 200 with the headers of an event stream and its reconnection
+// delay in milliseconds; nothing is flushed yet.
+func beginSSE(w http.ResponseWriter, retryMillis int) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "retry: %d\n\n", retryMillis)
+}
+
 type sseStream struct {
 	api     *API
 	w       http.ResponseWriter
@@ -166,22 +172,7 @@ func (s *sseStream) send(event string, data any) error {
 }
 
 // streamID encodes every collection's cursor: "s1.orders=5,parts=1a" (base 36).
-func streamID(cursors map[string]uint64) string {
-	keys := make([]string, 0, len(cursors))
-	for k := range cursors {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	b.WriteString("s1.")
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(k + "=" + strconv.FormatUint(cursors[k], 36))
-	}
-	return b.String()
-}
+func streamID(cursors map[string]uint64) string { return "s1." + formatPositions(cursors) }
 
 func parseStreamID(id string) (map[string]uint64, error) {
 	rest, ok := strings.CutPrefix(id, "s1.")
