@@ -21,7 +21,9 @@ type Record struct {
 	// Seq is the record's position in its collection's change feed; set by the store
 	// on commit, ascending with commit order within a collection's feed.
 	Seq uint64
-	// Rev is the store's compare-and-swap token: 0 means "not stored".
+	// Rev is the store's compare-and-swap token: 0 means "not stored". It is at least
+	// 1 once stored and grows with every write of the document; stores choose the
+	// steps (the embedded store counts writes, the MongoDB store uses the seq).
 	Rev int64
 }
 

@@ -61,10 +61,10 @@ func (s *Store) changes(ctx context.Context, collection string, after uint64, li
 }
 
 // feedRange returns up to n documents with after < seq <= upTo, ascending by seq.
-// Seals (rev 0, recover.go) are not documents and are left out.
+// Seals (recover.go), which have no state, are not documents and are left out.
 func (s *Store) feedRange(ctx context.Context, collection string, after, upTo int64, n int) ([]store.Record, error) {
 	filter := bson.D{{Key: "seq", Value: bson.D{{Key: "$gt", Value: after}, {Key: "$lte", Value: upTo}}},
-		{Key: "rev", Value: bson.D{{Key: "$gte", Value: 1}}}}
+		{Key: "state", Value: bson.D{{Key: "$exists", Value: true}}}}
 	opts := options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(n))
 	cur, err := s.feedDB.Collection("docs."+collection).Find(ctx, filter, opts)
 	if err != nil {

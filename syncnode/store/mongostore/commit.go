@@ -23,7 +23,7 @@ var maxChunk = 500
 const cleanupTimeout = 30 * time.Second
 
 // Commit allocates seqs for the batch, writes each document with compare-and-swap on
-// its rev, and releases the allocation. Batches above 500 writes are committed in
+// its seq, and releases the allocation. Batches above 500 writes are committed in
 // chunks of 500, each with its own allocation; concurrent calls share allocations
 // (group.go).
 //
@@ -135,7 +135,7 @@ func (s *Store) releaseRound(ctx context.Context, collection string, r *round) {
 }
 
 // writeDocs writes the batch, document i with seq first+i: new documents (ExpectRev
-// 0) by insert, the others by update filtered on {_id, rev: ExpectRev}. Each write
+// 0) by insert, the others by update filtered on {_id, seq: ExpectRev}. Each write
 // either commits or is reported as a conflict (an insert whose _id exists, or whose
 // seq was sealed). encoded holds the insert form of new documents made beforehand
 // (newDoc), or nil.
@@ -181,7 +181,8 @@ func commitResult(writes []store.Write, first int64, landed []bool) store.Commit
 	res := store.CommitResult{Committed: make(map[string]store.Record, len(writes))}
 	for i, w := range writes {
 		if landed[i] {
-			res.Committed[w.Record.ID] = check.Committed(w, uint64(first+int64(i)), w.ExpectRev+1)
+			seq := first + int64(i)
+			res.Committed[w.Record.ID] = check.Committed(w, uint64(seq), seq)
 		} else {
 			res.Conflicts = append(res.Conflicts, w.Record.ID)
 		}
@@ -189,10 +190,10 @@ func commitResult(writes []store.Write, first int64, landed []bool) store.Commit
 	return res
 }
 
-// docFields is what an update of w to the given seq and rev sets: the state alone
-// (docBSON).
-func docFields(w store.Write, seq, rev int64) bson.D {
-	return bson.D{{Key: "rev", Value: rev}, {Key: "seq", Value: seq}, {Key: "state", Value: w.Record.State}}
+// docFields is what an update of w to the given seq sets: the seq, which is also
+// the document's new compare-and-swap token, and the state (docBSON).
+func docFields(w store.Write, seq int64) bson.D {
+	return bson.D{{Key: "seq", Value: seq}, {Key: "state", Value: w.Record.State}}
 }
 
 // newDoc is the insert of w, a new document, with seq 0 until setSeq gives it one.
@@ -200,7 +201,7 @@ func docFields(w store.Write, seq, rev int64) bson.D {
 // whose path every round waits, only patches eight bytes per document.
 func newDoc(w store.Write) bson.Raw {
 	doc, err := bson.Marshal(bson.D{{Key: "seq", Value: int64(0)}, {Key: "_id", Value: w.Record.ID},
-		{Key: "rev", Value: int64(1)}, {Key: "state", Value: w.Record.State}})
+		{Key: "state", Value: w.Record.State}})
 	if err != nil {
 		panic(fmt.Sprintf("mongostore: encode a string and a binary: %v", err)) // cannot happen
 	}
@@ -250,8 +251,8 @@ func (s *Store) updateDocs(ctx context.Context, collection string, first int64, 
 
 // casModel is the conditional update of w to seq, on its ExpectRev.
 func casModel(w store.Write, seq int64) mongo.WriteModel {
-	filter := bson.D{{Key: "_id", Value: w.Record.ID}, {Key: "rev", Value: w.ExpectRev}}
-	update := bson.D{{Key: "$set", Value: docFields(w, seq, w.ExpectRev+1)}}
+	filter := bson.D{{Key: "_id", Value: w.Record.ID}, {Key: "seq", Value: w.ExpectRev}}
+	update := bson.D{{Key: "$set", Value: docFields(w, seq)}}
 	return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update)
 }
 

@@ -5,8 +5,8 @@
 // pipelines. Several processes may share one database concurrently.
 //
 // Collection C keeps its documents in the MongoDB collection "docs.C" as
-// {_id, rev, seq, state} and its sequencer in "_lattice_seq" as
-// {_id: C, last, pending: {"s<first seq>": {n, ids, node, at}}}. The change feed and
+// {_id, seq, state} and its sequencer in "_lattice_seq" as
+// {_id: C, last, pending: {"s<first seq>": {n, node, at}}}. The change feed and
 // the proof that it never loses a committed write are in docs/change-feed.md.
 package mongostore
 
@@ -192,9 +192,9 @@ func (s *Store) ensureIndexes(ctx context.Context, collection string) error {
 }
 
 // Get returns the stored records of ids; missing ids are absent (seals, whose _id is
-// a number, never match). It reads with the feed's (majority)
-// read concern, so a Rev it returns never rolls back: a compare-and-swap on it can
-// only match that very version (docs/change-feed.md relies on this).
+// a number, never match). It reads with the feed's (majority) read concern, so a Rev
+// it returns never rolls back: a compare-and-swap on it can only match that very
+// version (docs/change-feed.md relies on this).
 func (s *Store) Get(ctx context.Context, collection string, ids []string) (map[string]store.Record, error) {
 	if err := check.Collection(collection); err != nil {
 		return nil, err
@@ -239,12 +239,13 @@ func (s *Store) Close(ctx context.Context) error {
 	return nil
 }
 
-// docBSON is a stored document: {_id, rev, seq, state}. The materialised JSON,
-// version and deleted flag derive from the state (store.DecodeRecord), so they are
-// not stored twice.
+// docBSON is a stored document: {_id, seq, state}. Its seq is also its
+// compare-and-swap token (Record.Rev): every write gives the document a new seq and
+// no seq is handed out twice, so a seq names one version of one document (and a
+// document's seqs only grow). The materialised JSON, version and deleted flag derive
+// from the state (store.DecodeRecord), so they are not stored twice.
 type docBSON struct {
 	ID    string `bson:"_id"`
-	Rev   int64  `bson:"rev"`
 	Seq   int64  `bson:"seq"`
 	State []byte `bson:"state"`
 }
@@ -255,7 +256,7 @@ func (d docBSON) record() (store.Record, error) {
 	if err != nil {
 		return store.Record{}, fmt.Errorf("mongostore: document %q: %w", d.ID, err)
 	}
-	r.ID, r.Seq, r.Rev = d.ID, uint64(d.Seq), d.Rev
+	r.ID, r.Seq, r.Rev = d.ID, uint64(d.Seq), d.Seq
 	return r, nil
 }
 

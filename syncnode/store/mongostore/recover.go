@@ -54,12 +54,12 @@ func (s *Store) seal(ctx context.Context, collection string, first, last int64) 
 	return nil
 }
 
-// sealDoc is the seal of seq: {_id: seq, rev: 0, seq}. Its _id is a number, which no
-// document id (a string) equals, and rev 0 keeps it out of the feed (feedRange).
+// sealDoc is the seal of seq: {_id: seq, seq}. Its _id is a number, which no document
+// id (a string) equals, and having no state keeps it out of the feed (feedRange).
 func sealDoc(seq int64) bson.Raw {
-	doc, err := bson.Marshal(bson.D{{Key: "_id", Value: seq}, {Key: "rev", Value: int64(0)}, {Key: "seq", Value: seq}})
+	doc, err := bson.Marshal(bson.D{{Key: "_id", Value: seq}, {Key: "seq", Value: seq}})
 	if err != nil {
-		panic(fmt.Sprintf("mongostore: encode a seal: %v", err)) // three int64s cannot fail
+		panic(fmt.Sprintf("mongostore: encode a seal: %v", err)) // two int64s cannot fail
 	}
 	return doc
 }
