@@ -127,9 +127,28 @@ func appendHLC(b []byte, h HLC, actorIndex uint64) []byte {
 	return binary.AppendUvarint(b, actorIndex)
 }
 
+// appendHLCBelow writes h like appendHLC, its wall as a signed distance below base.
+func appendHLCBelow(b []byte, h HLC, base int64, actorIndex uint64) []byte {
+	b = binary.AppendVarint(b, base-h.Wall)
+	b = binary.AppendUvarint(b, uint64(h.Counter))
+	return binary.AppendUvarint(b, actorIndex)
+}
+
 // hlc reads a clock written by appendHLC, resolving the actor through actors.
-func (r *reader) hlc(actors []string) HLC {
-	wall := r.uvarint()
+func (r *reader) hlc(actors []string) HLC { return r.hlcWithWall(r.uvarint(), actors) }
+
+// hlcBelow reads a clock written by appendHLCBelow with the same base.
+func (r *reader) hlcBelow(base int64, actors []string) HLC {
+	below := r.varint()
+	wall := base - below
+	if r.err == nil && (below > 0) != (wall < base) { // the subtraction overflowed
+		r.fail("clock out of range")
+	}
+	return r.hlcWithWall(uint64(wall), actors) // a negative wall fails the range check
+}
+
+// hlcWithWall reads the rest of a clock whose wall was read already.
+func (r *reader) hlcWithWall(wall uint64, actors []string) HLC {
 	counter := r.uvarint()
 	idx := r.uvarint()
 	if r.err != nil {

@@ -6,9 +6,9 @@ import (
 	"slices"
 )
 
-// Storage encoding of a Doc, version 1:
+// Storage encoding of a Doc, version 2:
 //
-//	"Ld" 0x01  id  actors  vv  horizon  maxClock  node
+//	"Ld" 0x02  actors  vv  horizon  maxClock  node
 //	actors  = count, strings            (every actor, once; others refer by index)
 //	vv      = count, (actor index, mid)
 //	node    = flags, [write], [counter], [set], [seq], children
@@ -19,12 +19,20 @@ import (
 //	seq     = bytes (Sequence.AppendBinary), count, (clock, client, mid) clear marks
 //	children = count, (key, node)
 //
-// Integers are unsigned varints, floats little-endian IEEE 754, strings and bytes
-// length-prefixed. Object keys, counter entries and set elements are sorted, so equal
-// states encode to equal bytes.
+// A clock is wall, counter, actor index. Inside node, the wall is written as a signed
+// varint below maxClock's wall: most clocks of a document are close to its latest
+// one, so a 6-byte wall becomes one or two bytes. Other integers are unsigned
+// varints, floats little-endian IEEE 754, strings and bytes length-prefixed. Object
+// keys, counter entries and set elements are sorted, so equal states encode to
+// equal bytes.
+//
+// The document id is not part of the encoding: every store keeps it beside the state
+// already, and UnmarshalDoc is given it. Version 1 (still decoded) wrote the id after
+// the version byte and every wall as an absolute unsigned varint.
 const (
 	encMagic0, encMagic1 = 'L', 'd'
-	encVersion           = 1
+	encVersion           = 2
+	encVersion1          = 1
 	maxDecodeDepth       = 128
 )
 
@@ -42,6 +50,8 @@ type encoder struct {
 	body   []byte
 	actors map[string]uint64
 	order  []string
+	base   int64 // maxClock's wall, once written: node clocks are relative to it
+	rel    bool
 }
 
 const smallActors = 8
@@ -70,7 +80,13 @@ func (e *encoder) actor(a string) uint64 {
 	return i
 }
 
-func (e *encoder) hlc(h HLC) { e.body = appendHLC(e.body, h, e.actor(h.Actor)) }
+func (e *encoder) hlc(h HLC) {
+	if e.rel {
+		e.body = appendHLCBelow(e.body, h, e.base, e.actor(h.Actor))
+		return
+	}
+	e.body = appendHLC(e.body, h, e.actor(h.Actor))
+}
 
 func (e *encoder) uvarint(v uint64) { e.body = binary.AppendUvarint(e.body, v) }
 
@@ -80,10 +96,10 @@ func (d *Doc) AppendBinary(b []byte) []byte {
 	e.vector(d.vv)
 	e.vector(d.horizon)
 	e.hlc(d.maxClock)
+	e.base, e.rel = d.maxClock.Wall, true
 	e.node(d.root)
-	b = slices.Grow(b, 3+binary.MaxVarintLen64+len(d.id)+len(e.body)+16*len(e.order))
+	b = slices.Grow(b, 3+binary.MaxVarintLen64+len(e.body)+16*len(e.order))
 	b = append(b, encMagic0, encMagic1, encVersion)
-	b = appendString(b, d.id)
 	b = binary.AppendUvarint(b, uint64(len(e.order)))
 	for _, a := range e.order {
 		b = appendString(b, a)
@@ -165,23 +181,28 @@ func (e *encoder) set(s *lwwSet) {
 	}
 }
 
-// UnmarshalDoc decodes a storage encoding made by AppendBinary. It never panics, and
+// UnmarshalDoc decodes the state of document id, an encoding made by AppendBinary
+// (or by version 1, which held the id itself: it must be id). It never panics, and
 // allocates no more than the input justifies, whatever the bytes.
-func UnmarshalDoc(b []byte) (*Doc, error) {
+func UnmarshalDoc(id string, b []byte) (*Doc, error) {
 	if len(b) < 3 || b[0] != encMagic0 || b[1] != encMagic1 {
 		return nil, fmt.Errorf("%w: not a document state", ErrCorrupt)
 	}
-	if b[2] != encVersion {
+	if b[2] != encVersion && b[2] != encVersion1 {
 		return nil, fmt.Errorf("%w: unknown document encoding version %d", ErrCorrupt, b[2])
 	}
 	dec := decoder{r: reader{b: b[3:]}}
-	d := &Doc{id: dec.r.string()}
+	if b[2] == encVersion1 && dec.r.string() != id && dec.r.err == nil {
+		return nil, fmt.Errorf("%w: the state is of another document than %q", ErrCorrupt, id)
+	}
+	d := &Doc{id: id}
 	n := dec.r.count(1)
 	for i := 0; i < n && dec.r.err == nil; i++ {
 		dec.actors = append(dec.actors, dec.r.string())
 	}
 	d.vv, d.horizon = dec.vector(), dec.vector()
-	d.maxClock = dec.r.hlc(dec.actors)
+	d.maxClock = dec.hlc()
+	dec.base, dec.rel = d.maxClock.Wall, b[2] != encVersion1
 	d.root = dec.node(0)
 	if dec.r.err == nil && len(dec.r.b) != 0 {
 		dec.r.fail("trailing bytes")
@@ -195,6 +216,16 @@ func UnmarshalDoc(b []byte) (*Doc, error) {
 type decoder struct {
 	r      reader
 	actors []string
+	base   int64 // as encoder.base
+	rel    bool
+}
+
+// hlc reads a clock, relative to base once the encoding's clocks are.
+func (dec *decoder) hlc() HLC {
+	if dec.rel {
+		return dec.r.hlcBelow(dec.base, dec.actors)
+	}
+	return dec.r.hlc(dec.actors)
 }
 
 func (dec *decoder) actor() string {
@@ -246,7 +277,7 @@ func (dec *decoder) node(depth int) *node {
 
 func (dec *decoder) write() write {
 	w := write{kind: writeKind(dec.r.byte())}
-	w.clock = dec.r.hlc(dec.actors)
+	w.clock = dec.hlc()
 	switch w.kind {
 	case writeValue:
 		w.value = append([]byte(nil), dec.r.bytes()...)
@@ -261,11 +292,11 @@ func (dec *decoder) write() write {
 }
 
 func (dec *decoder) counter() *counter {
-	c := &counter{base: dec.r.float(), baseClock: dec.r.hlc(dec.actors)}
+	c := &counter{base: dec.r.float(), baseClock: dec.hlc()}
 	n := dec.r.count(12)
 	for i := 0; i < n && dec.r.err == nil; i++ {
 		e := counterEntry{client: dec.actor(), mid: dec.r.uvarint()}
-		e.clock = dec.r.hlc(dec.actors)
+		e.clock = dec.hlc()
 		e.delta = dec.r.float()
 		c.entries = append(c.entries, e)
 	}
@@ -277,7 +308,7 @@ func (dec *decoder) set() *lwwSet {
 	n := dec.r.count(5)
 	for i := 0; i < n && dec.r.err == nil; i++ {
 		k := dec.r.string()
-		el := setElem{clock: dec.r.hlc(dec.actors), present: dec.r.byte() == 1}
+		el := setElem{clock: dec.hlc(), present: dec.r.byte() == 1}
 		s.elems[k] = el
 	}
 	return s
@@ -310,7 +341,7 @@ func (dec *decoder) clears() []clearMark {
 	n := dec.r.count(5)
 	var out []clearMark
 	for i := 0; i < n && dec.r.err == nil; i++ {
-		m := clearMark{clock: dec.r.hlc(dec.actors), client: dec.actor(), mid: dec.r.uvarint()}
+		m := clearMark{clock: dec.hlc(), client: dec.actor(), mid: dec.r.uvarint()}
 		out = append(out, m)
 	}
 	return out

@@ -188,7 +188,7 @@ func TestEncodingRoundTrip(t *testing.T) {
 		h.run(t, 80)
 		for _, d := range h.replicas {
 			enc := d.AppendBinary(nil)
-			back, err := UnmarshalDoc(enc)
+			back, err := UnmarshalDoc(d.ID(), enc)
 			if err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
 			}
@@ -225,9 +225,10 @@ func FuzzUnmarshalDoc(f *testing.F) {
 	h := newHistory(1, 2)
 	h.run(&testing.T{}, 40)
 	f.Add(h.replicas[0].AppendBinary(nil))
-	f.Add([]byte("Ld\x01"))
+	f.Add([]byte("Ld\x02"))
+	f.Add([]byte(v1State))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		d, err := UnmarshalDoc(b)
+		d, err := UnmarshalDoc(v1StateID, b)
 		if err != nil {
 			return
 		}

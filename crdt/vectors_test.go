@@ -234,7 +234,7 @@ func (r *vectorRun) applySplit(order []int, k int, rng *rand.Rand) []byte {
 // roundTrip checks that the storage encoding gives back the same document.
 func (r *vectorRun) roundTrip(d *Doc) {
 	enc := d.AppendBinary(nil)
-	back, err := UnmarshalDoc(enc)
+	back, err := UnmarshalDoc(d.ID(), enc)
 	if err != nil {
 		r.t.Fatalf("decode: %v", err)
 	}

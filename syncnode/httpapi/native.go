@@ -149,7 +149,7 @@ func toChanges(recs []store.Record) []protocol.Change {
 // addClocks fills in each change's per-path clocks from its stored state.
 func addClocks(changes []protocol.Change, recs []store.Record) error {
 	for i, rec := range recs {
-		d, err := crdt.UnmarshalDoc(rec.State)
+		d, err := crdt.UnmarshalDoc(rec.ID, rec.State)
 		if err != nil {
 			return fmt.Errorf("stored state of %s: %w", rec.ID, err)
 		}

@@ -188,7 +188,7 @@ func (e *Engine) mergeDoc(coll Collection, b *batch, id string, rec store.Record
 	doc := crdt.NewDoc(id)
 	if stored {
 		var err error
-		if doc, err = crdt.UnmarshalDoc(rec.State); err != nil {
+		if doc, err = crdt.UnmarshalDoc(id, rec.State); err != nil {
 			return store.Write{}, false, fmt.Errorf("stored state of %s/%s: %w", coll.Name, id, err)
 		}
 	}

@@ -44,7 +44,7 @@ func TestSpliceOlderThanCompactionIsStaleBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs, _ := st.Get(ctx, "orders", []string{"d"})
-	doc, err := crdt.UnmarshalDoc(recs["d"].State)
+	doc, err := crdt.UnmarshalDoc("d", recs["d"].State)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,10 +14,11 @@ func NewRecord(doc *crdt.Doc) Record {
 	return Record{ID: doc.ID(), State: doc.AppendBinary(nil), Doc: js, Version: doc.Version(), Deleted: deleted}
 }
 
-// DecodeRecord rebuilds a record from its stored state alone: stores that keep only
-// the state (the MongoDB store) derive the rest on read, as NewRecord did on write.
-func DecodeRecord(state []byte) (Record, error) {
-	doc, err := crdt.UnmarshalDoc(state)
+// DecodeRecord rebuilds the record of document id from its stored state alone:
+// stores that keep only the state (the MongoDB store) derive the rest on read, as
+// NewRecord did on write.
+func DecodeRecord(id string, state []byte) (Record, error) {
+	doc, err := crdt.UnmarshalDoc(id, state)
 	if err != nil {
 		return Record{}, fmt.Errorf("decode stored state: %w", err)
 	}

@@ -252,7 +252,7 @@ type docBSON struct {
 
 // record decodes d into the record it stores.
 func (d docBSON) record() (store.Record, error) {
-	r, err := store.DecodeRecord(d.State)
+	r, err := store.DecodeRecord(d.ID, d.State)
 	if err != nil {
 		return store.Record{}, fmt.Errorf("mongostore: document %q: %w", d.ID, err)
 	}
