@@ -161,32 +161,74 @@ func BenchmarkRawBulkWrite(b *testing.B) {
 
 func benchRawBulkWrite(b *testing.B, writers int) {
 	srv := ferrettest.Start(b)
+	coll := rawCollection(b, srv)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rawWriteAll(b, coll, writers, fmt.Sprint(i))
+	}
+	b.ReportMetric(float64(4000*b.N)/b.Elapsed().Seconds(), "docs/s")
+	logWrites(b, srv)
+}
+
+// rawCollection is the yardstick's collection on srv, through a client of its own.
+func rawCollection(b *testing.B, srv ferrettest.Server) *mongo.Collection {
 	client, err := mongo.Connect(options.Client().ApplyURI(srv.URI))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer client.Disconnect(context.Background())
-	coll := client.Database(srv.Database).Collection("raw")
+	b.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	return client.Database(srv.Database).Collection("raw")
+}
+
+// rawWriteAll inserts 4,000 of smallDoc's documents into coll from writers
+// concurrent writers, each in unordered bulk writes of 100; tag keeps ids unique.
+func rawWriteAll(b *testing.B, coll *mongo.Collection, writers int, tag string) {
 	per := 4000 / writers
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		var wg sync.WaitGroup
-		for w := 0; w < writers; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				for k := 0; k < per; k += 100 {
-					if _, err := coll.BulkWrite(context.Background(), rawInserts(fmt.Sprintf("w%d-%d", w, i), k, min(k+100, per)), options.BulkWrite().SetOrdered(false)); err != nil {
-						b.Error(err)
-						return
-					}
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for k := 0; k < per; k += 100 {
+				if _, err := coll.BulkWrite(context.Background(), rawInserts(fmt.Sprintf("w%d-%s", w, tag), k, min(k+100, per)), options.BulkWrite().SetOrdered(false)); err != nil {
+					b.Error(err)
+					return
 				}
-			}(w)
-		}
-		wg.Wait()
+			}
+		}(w)
 	}
-	b.ReportMetric(float64(writers*per*b.N)/b.Elapsed().Seconds(), "docs/s")
-	logWrites(b, srv)
+	wg.Wait()
+}
+
+// BenchmarkPushOverRaw is the yardstick measured so that the machine's
+// drift cancels out: one FerretDB, and each iteration pushes 4,000 new documents
+// through a node (4 or 16 writers, batches of 100) and bulk-writes 4,000 plain
+// documents with the raw driver from as many writers, alternating which goes
+// first. It reports both rates and the ratio of the total times ("x-raw": Lattice's
+// overhead; the goal is <= 1.3).
+func BenchmarkPushOverRaw(b *testing.B) {
+	for _, writers := range benchWriters {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			srv := ferrettest.Start(b)
+			node, coll := benchServer(b, openMongoOn(b, srv)), rawCollection(b, srv)
+			var pushTime, rawTime time.Duration
+			push := func() { t := time.Now(); pushAll(b, node.URL, writers, 4000/writers, 100); pushTime += time.Since(t) }
+			raw := func(i int) { t := time.Now(); rawWriteAll(b, coll, writers, fmt.Sprint(i)); rawTime += time.Since(t) }
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if i%2 == 0 {
+					push()
+					raw(i)
+				} else {
+					raw(i)
+					push()
+				}
+			}
+			b.ReportMetric(float64(4000*b.N)/pushTime.Seconds(), "mutations/s")
+			b.ReportMetric(float64(4000*b.N)/rawTime.Seconds(), "raw-docs/s")
+			b.ReportMetric(pushTime.Seconds()/rawTime.Seconds(), "x-raw")
+		})
+	}
 }
 
 // rawInserts are the inserts of smallDoc's documents from to to-1 as plain fields.
