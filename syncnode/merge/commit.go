@@ -122,8 +122,8 @@ type mergedDocs struct {
 // mergeDocs applies the batch's mutations of ids to their stored states. On the first
 // pass an apply error refuses the whole push; nothing has been written yet.
 func (e *Engine) mergeDocs(ctx context.Context, coll Collection, b *batch, ids []string, pass mergePass) (mergedDocs, error) {
-	out := mergedDocs{unchanged: map[string]docResult{}, blind: map[string]bool{}}
-	var read []string
+	out := mergedDocs{changed: make([]store.Write, 0, len(ids)), unchanged: map[string]docResult{}, blind: map[string]bool{}}
+	read := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if pass.blind && e.writeBlind(coll, b, id) {
 			out.blind[id] = true
