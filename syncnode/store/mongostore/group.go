@@ -18,8 +18,9 @@ import (
 //
 // A caller's Commit returns once its allocation is released (not later: the next
 // round may still be writing), so a Changes call made after Commit returns sees the
-// commit (read-your-writes), as before grouping, and its client can prepare its next
-// push while that round is written.
+// commit unless another process allocated just before and has not released yet
+// (read-your-writes, as before grouping), and its client can prepare its next push
+// while that round is written.
 
 // commitReq is one caller's chunk waiting for a group commit.
 type commitReq struct {
