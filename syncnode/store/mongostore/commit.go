@@ -83,7 +83,7 @@ func (s *Store) runRound(ctx context.Context, collection string, r, held *round)
 	}
 	r.first = first
 	if h := s.hooks.afterAlloc; h != nil {
-		if err := h(collection, first, r.ids); err != nil {
+		if err := h(collection, first, r.ids()); err != nil {
 			return err
 		}
 	}
@@ -93,7 +93,7 @@ func (s *Store) runRound(ctx context.Context, collection string, r, held *round)
 		}
 	}
 	if h := s.hooks.beforeRelease; h != nil {
-		return h(collection, first, r.ids)
+		return h(collection, first, r.ids())
 	}
 	return nil
 }

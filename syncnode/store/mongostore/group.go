@@ -146,7 +146,6 @@ type round struct {
 	reqs    []*commitReq
 	writes  []store.Write
 	encoded []bson.Raw
-	ids     []string
 	first   int64
 	res     store.CommitResult
 }
@@ -157,11 +156,16 @@ func newRound(group []*commitReq) *round {
 		r.writes = append(r.writes, req.writes...)
 		r.encoded = append(r.encoded, req.encoded...)
 	}
-	r.ids = make([]string, len(r.writes))
-	for i, w := range r.writes {
-		r.ids[i] = w.Record.ID
-	}
 	return r
+}
+
+// ids lists the round's document ids in seq order (for the test hooks).
+func (r *round) ids() []string {
+	ids := make([]string, len(r.writes))
+	for i, w := range r.writes {
+		ids[i] = w.Record.ID
+	}
+	return ids
 }
 
 // finish hands each request its share of the round's result.
