@@ -112,13 +112,9 @@ func (s *Store) settleFailed(ctx context.Context, collection string, first int64
 	for i := range all {
 		all[i] = i
 	}
-	seqs, err := s.readSeqs(ctx, collection, writes, all)
-	if err != nil {
-		return store.CommitResult{}, cause
-	}
 	landed := make([]bool, len(writes))
-	for i, w := range writes {
-		landed[i] = seqs[w.Record.ID] == first+int64(i)
+	if err := s.readLanded(ctx, collection, first, writes, all, landed); err != nil {
+		return store.CommitResult{}, cause
 	}
 	return commitResult(writes, first, landed), nil
 }
@@ -239,14 +235,7 @@ func (s *Store) updateDocs(ctx context.Context, collection string, first int64, 
 		}
 		return nil
 	}
-	seqs, err := s.readSeqs(ctx, collection, writes, idx)
-	if err != nil {
-		return err
-	}
-	for _, i := range idx {
-		landed[i] = seqs[writes[i].Record.ID] == first+int64(i)
-	}
-	return nil
+	return s.readLanded(ctx, collection, first, writes, idx, landed)
 }
 
 // casModel is the conditional update of w to seq, on its ExpectRev.
@@ -256,8 +245,10 @@ func casModel(w store.Write, seq int64) mongo.WriteModel {
 	return mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update)
 }
 
-// readSeqs returns the current seq of the documents of writes at idx.
-func (s *Store) readSeqs(ctx context.Context, collection string, writes []store.Write, idx []int) (map[string]int64, error) {
+// readLanded reads back the documents of the writes at idx (write i had seq
+// first+i) and marks in landed those that carry their write's seq: no one else ever
+// writes that seq, so exactly those writes landed.
+func (s *Store) readLanded(ctx context.Context, collection string, first int64, writes []store.Write, idx []int, landed []bool) error {
 	ids := make([]string, len(idx))
 	for j, i := range idx {
 		ids[j] = writes[i].Record.ID
@@ -265,15 +256,18 @@ func (s *Store) readSeqs(ctx context.Context, collection string, writes []store.
 	cur, err := s.docs(collection).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 		options.Find().SetProjection(bson.D{{Key: "seq", Value: 1}}))
 	if err != nil {
-		return nil, mapErr(fmt.Sprintf("read back %d writes in %s", len(ids), collection), err)
+		return mapErr(fmt.Sprintf("read back %d writes in %s", len(ids), collection), err)
 	}
 	var docs []docBSON
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mapErr(fmt.Sprintf("read back %d writes in %s", len(ids), collection), err)
+		return mapErr(fmt.Sprintf("read back %d writes in %s", len(ids), collection), err)
 	}
-	out := make(map[string]int64, len(docs))
+	seqs := make(map[string]int64, len(docs))
 	for _, d := range docs {
-		out[d.ID] = d.Seq
+		seqs[d.ID] = d.Seq
 	}
-	return out, nil
+	for _, i := range idx {
+		landed[i] = seqs[writes[i].Record.ID] == first+int64(i)
+	}
+	return nil
 }
