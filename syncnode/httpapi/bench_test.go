@@ -164,7 +164,7 @@ func benchRawBulkWrite(b *testing.B, writers int) {
 	coll := rawCollection(b, srv)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		rawWriteAll(b, coll, writers, fmt.Sprint(i))
+		rawWriteAll(b, coll, writers, 4000, 100, fmt.Sprint(i))
 	}
 	b.ReportMetric(float64(4000*b.N)/b.Elapsed().Seconds(), "docs/s")
 	logWrites(b, srv)
@@ -180,17 +180,17 @@ func rawCollection(b *testing.B, srv ferrettest.Server) *mongo.Collection {
 	return client.Database(srv.Database).Collection("raw")
 }
 
-// rawWriteAll inserts 4,000 of smallDoc's documents into coll from writers
-// concurrent writers, each in unordered bulk writes of 100; tag keeps ids unique.
-func rawWriteAll(b *testing.B, coll *mongo.Collection, writers int, tag string) {
-	per := 4000 / writers
+// rawWriteAll inserts total of smallDoc's documents into coll from writers
+// concurrent writers, each in unordered bulk writes of batch; tag keeps ids unique.
+func rawWriteAll(b *testing.B, coll *mongo.Collection, writers, total, batch int, tag string) {
+	per := total / writers
 	var wg sync.WaitGroup
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			for k := 0; k < per; k += 100 {
-				if _, err := coll.BulkWrite(context.Background(), rawInserts(fmt.Sprintf("w%d-%s", w, tag), k, min(k+100, per)), options.BulkWrite().SetOrdered(false)); err != nil {
+			for k := 0; k < per; k += batch {
+				if _, err := coll.BulkWrite(context.Background(), rawInserts(fmt.Sprintf("w%d-%s", w, tag), k, min(k+batch, per)), options.BulkWrite().SetOrdered(false)); err != nil {
 					b.Error(err)
 					return
 				}
@@ -201,34 +201,37 @@ func rawWriteAll(b *testing.B, coll *mongo.Collection, writers int, tag string) 
 }
 
 // BenchmarkPushOverRaw is the yardstick measured so that the machine's
-// drift cancels out: one FerretDB, and each iteration pushes 4,000 new documents
-// through a node (4 or 16 writers, batches of 100) and bulk-writes 4,000 plain
-// documents with the raw driver from as many writers, alternating which goes
-// first. It reports both rates and the ratio of the total times ("x-raw": Lattice's
-// overhead; the goal is <= 1.3).
+// drift cancels out: one FerretDB, and each iteration pushes new documents through
+// a node (4,000 from 4 or 16 writers in batches of 100, or 400 from 4 writers one per
+// push) and bulk-writes as many plain documents with the raw driver from as many
+// writers in the same batches, alternating which goes first. It reports both rates
+// and the ratio of the total times ("x-raw": Lattice's overhead; the goal is <= 1.3).
 func BenchmarkPushOverRaw(b *testing.B) {
 	for _, writers := range benchWriters {
-		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			srv := ferrettest.Start(b)
-			node, coll := benchServer(b, openMongoOn(b, srv)), rawCollection(b, srv)
-			var pushTime, rawTime time.Duration
-			push := func() { t := time.Now(); pushAll(b, node.URL, writers, 4000/writers, 100); pushTime += time.Since(t) }
-			raw := func(i int) { t := time.Now(); rawWriteAll(b, coll, writers, fmt.Sprint(i)); rawTime += time.Since(t) }
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if i%2 == 0 {
-					push()
-					raw(i)
-				} else {
-					raw(i)
-					push()
-				}
-			}
-			b.ReportMetric(float64(4000*b.N)/pushTime.Seconds(), "mutations/s")
-			b.ReportMetric(float64(4000*b.N)/rawTime.Seconds(), "raw-docs/s")
-			b.ReportMetric(pushTime.Seconds()/rawTime.Seconds(), "x-raw")
-		})
+		b.Run(fmt.Sprintf("batch=100/writers=%d", writers), func(b *testing.B) { benchPushOverRaw(b, writers, 4000, 100) })
 	}
+	b.Run("batch=1/writers=4", func(b *testing.B) { benchPushOverRaw(b, 4, 400, 1) })
+}
+
+func benchPushOverRaw(b *testing.B, writers, total, batch int) {
+	srv := ferrettest.Start(b)
+	node, coll := benchServer(b, openMongoOn(b, srv)), rawCollection(b, srv)
+	var pushTime, rawTime time.Duration
+	push := func() { t := time.Now(); pushAll(b, node.URL, writers, total/writers, batch); pushTime += time.Since(t) }
+	raw := func(i int) { t := time.Now(); rawWriteAll(b, coll, writers, total, batch, fmt.Sprint(i)); rawTime += time.Since(t) }
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			push()
+			raw(i)
+		} else {
+			raw(i)
+			push()
+		}
+	}
+	b.ReportMetric(float64(total*b.N)/pushTime.Seconds(), "mutations/s")
+	b.ReportMetric(float64(total*b.N)/rawTime.Seconds(), "raw-docs/s")
+	b.ReportMetric(pushTime.Seconds()/rawTime.Seconds(), "x-raw")
 }
 
 // rawInserts are the inserts of smallDoc's documents from to to-1 as plain fields.
