@@ -217,8 +217,16 @@ func benchPushOverRaw(b *testing.B, writers, total, batch int) {
 	srv := ferrettest.Start(b)
 	node, coll := benchServer(b, openMongoOn(b, srv)), rawCollection(b, srv)
 	var pushTime, rawTime time.Duration
-	push := func() { t := time.Now(); pushAll(b, node.URL, writers, total/writers, batch); pushTime += time.Since(t) }
-	raw := func(i int) { t := time.Now(); rawWriteAll(b, coll, writers, total, batch, fmt.Sprint(i)); rawTime += time.Since(t) }
+	push := func() {
+		t := time.Now()
+		pushAll(b, node.URL, writers, total/writers, batch)
+		pushTime += time.Since(t)
+	}
+	raw := func(i int) {
+		t := time.Now()
+		rawWriteAll(b, coll, writers, total, batch, fmt.Sprint(i))
+		rawTime += time.Since(t)
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if i%2 == 0 {
