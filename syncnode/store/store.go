@@ -65,7 +65,9 @@ type Store interface {
 	Get(ctx context.Context, collection string, ids []string) (map[string]Record, error)
 	// Commit writes the batch durably (per the configured write concern) before it
 	// returns. Writes for distinct ids are independent: each commits or conflicts.
-	// An id may appear only once per batch.
+	// An id may appear only once per batch. Once Commit returns, Changes and Head on
+	// the same Store include its writes; other processes sharing the database see
+	// them a little later (the MongoDB store says when: docs/change-feed.md).
 	Commit(ctx context.Context, collection string, writes []Write) (CommitResult, error)
 	// Changes returns records committed after checkpoint `after` (0: from the start),
 	// at most limit of them (limit <= 0: the store's default page size).

@@ -60,51 +60,34 @@ func (s *Store) Commit(ctx context.Context, collection string, writes []store.Wr
 	return out, nil
 }
 
-// runRound is one allocation's steps: allocate (releasing held's allocation in the
-// same update, after which held's callers are answered), write, and check the
-// beforeRelease hook. Its own allocation stays pending; the next round or the
-// leader's stepping down releases it.
-func (s *Store) runRound(ctx context.Context, collection string, r, held *round) error {
-	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
-	defer cancel()
-	var releasing int64
-	if held != nil {
-		releasing = held.first
-	}
-	first, err := s.allocate(ctx, collection, len(r.writes), releasing)
-	if held != nil {
-		if err != nil {
-			s.releaseRound(ctx, collection, held)
-		}
-		held.finish() // released, or left to a reader's lease
-	}
-	if err != nil {
-		return err
-	}
-	r.first = first
+// writeRound writes r, whose seqs (from r.first) lie in allocation a, between the
+// afterAlloc and beforeRelease hooks. When the write command fails, it settles the
+// round by abandoning a (settleFailed) and reports the allocation gone.
+func (s *Store) writeRound(ctx context.Context, collection string, r *round, a *openAlloc) (gone bool, err error) {
 	if h := s.hooks.afterAlloc; h != nil {
-		if err := h(collection, first, r.ids()); err != nil {
-			return err
+		if err := h(collection, r.first, r.ids()); err != nil {
+			return false, err
 		}
 	}
-	if r.res, err = s.writeDocs(ctx, collection, first, r.writes, r.encoded); err != nil {
-		if r.res, err = s.settleFailed(ctx, collection, first, r.writes, err); err != nil {
-			return err
+	if r.res, err = s.writeDocs(ctx, collection, r.first, r.writes, r.encoded); err != nil {
+		p := pending{first: a.first, pendingEntry: pendingEntry{N: a.n}}
+		if r.res, err = s.settleFailed(ctx, collection, p, r.first, r.writes, err); err != nil {
+			return false, err
 		}
+		gone = true
 	}
 	if h := s.hooks.beforeRelease; h != nil {
-		return h(collection, first, r.ids())
+		return gone, h(collection, r.first, r.ids())
 	}
-	return nil
+	return gone, nil
 }
 
-// settleFailed resolves writes whose write command failed with cause (some may have
-// applied, some may still be in flight): it abandons their allocation, which seals
-// every seq not yet written, and reads which writes landed. Those are committed, the
-// others conflicts. If either step fails, cause is returned and the allocation is
-// left to a reader's lease.
-func (s *Store) settleFailed(ctx context.Context, collection string, first int64, writes []store.Write, cause error) (store.CommitResult, error) {
-	p := pending{first: first, pendingEntry: pendingEntry{N: int64(len(writes))}}
+// settleFailed resolves writes (write i at seq first+i) whose write command failed
+// with cause (some may have applied, some may still be in flight): it abandons their
+// allocation p, which seals every seq not yet written, and reads which writes
+// landed. Those are committed, the others conflicts. If either step fails, cause is
+// returned and the allocation is left to a reader's lease.
+func (s *Store) settleFailed(ctx context.Context, collection string, p pending, first int64, writes []store.Write, cause error) (store.CommitResult, error) {
 	if err := s.abandon(ctx, collection, p); err != nil {
 		return store.CommitResult{}, cause
 	}
@@ -117,17 +100,6 @@ func (s *Store) settleFailed(ctx context.Context, collection string, first int64
 		return store.CommitResult{}, cause
 	}
 	return commitResult(writes, first, landed), nil
-}
-
-// releaseRound releases r's allocation on its own. The writes are durable whatever
-// happens now. If the release fails, a reader abandons the entry after the lease,
-// and the writes, at their seqs, reach the feed then. If the entry is already gone,
-// an abandoner sealed its seqs first; each write that succeeded landed before that,
-// while the entry was still pending, so it is delivered too (docs/change-feed.md).
-func (s *Store) releaseRound(ctx context.Context, collection string, r *round) {
-	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
-	defer cancel()
-	_, _ = s.release(ctx, collection, r.first)
 }
 
 // writeDocs writes the batch, document i with seq first+i: new documents (ExpectRev

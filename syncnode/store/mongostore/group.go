@@ -12,15 +12,12 @@ import (
 // Group commit. Concurrent Commit calls on one collection in one process share
 // allocations: the first caller to find no commit running starts a leader goroutine,
 // which takes every request queued (up to maxChunk writes, no id twice) into one
-// allocation and one bulk write per round. Releasing an allocation rides on the next
-// round's allocation (one sequencer update instead of two); when the queue is empty
-// the leader releases on its own and ends.
+// bulk write per round, and rounds into allocations (leader.go). When the queue is
+// empty the leader releases its allocation and ends.
 //
-// A caller's Commit returns once its allocation is released (not later: the next
-// round may still be writing), so a Changes call made after Commit returns sees the
-// commit unless another process allocated just before and has not released yet
-// (read-your-writes, as before grouping), and its client can prepare its next push
-// while that round is written.
+// A caller's Commit returns once a Changes call on this Store sees its writes (and,
+// for the last round before the queue empties, once any process's does), not
+// later: its client can prepare its next push while the next round is written.
 
 // commitReq is one caller's chunk waiting for a group commit.
 type commitReq struct {
@@ -65,34 +62,6 @@ func (s *Store) submit(ctx context.Context, collection string, writes []store.Wr
 		// The group carries on without this caller: its writes may still apply, as
 		// the Store contract allows for a failed Commit.
 		return store.CommitResult{}, mapErr("commit to "+collection, ctx.Err())
-	}
-}
-
-// lead runs rounds until the queue is empty. Its context carries no cancellation:
-// every queued caller's writes ride on it.
-func (s *Store) lead(ctx context.Context, collection string, c *committer) {
-	var held *round // written, not yet released
-	for {
-		group := c.take()
-		if len(group) == 0 {
-			if held != nil {
-				s.releaseRound(ctx, collection, held)
-				held.finish()
-				held = nil
-			}
-			if c.stepDown() {
-				return
-			}
-			continue
-		}
-		r := newRound(group)
-		err := s.runRound(ctx, collection, r, held) // answers held's callers once released
-		held = nil
-		if err != nil {
-			r.fail(err)
-			continue
-		}
-		held = r
 	}
 }
 

@@ -108,9 +108,10 @@ func TestGroupKeepsOneWritePerID(t *testing.T) {
 	}
 }
 
-// TestCallerIsNotHeldByLaterRounds: a caller's Commit returns once its round is
-// released and the releasing round written, while the leader goes on with further
-// rounds (the leader does not run on the first caller's goroutine).
+// TestCallerIsNotHeldByLaterRounds: a caller's Commit returns once the next round
+// has started (and, when the node does not write alone, released its round), while
+// the leader goes on with further rounds (the leader does not run on the first
+// caller's goroutine).
 func TestCallerIsNotHeldByLaterRounds(t *testing.T) {
 	s := newNode(t, ferrettest.Start(t), "n", longLease)
 	hold := holdFirstRound(t, s, 1)
@@ -153,10 +154,11 @@ func TestCallerIsNotHeldByLaterRounds(t *testing.T) {
 	}
 }
 
-// TestCallerReturnsWhenItsRoundIsReleased: a caller's Commit returns as soon as the
-// next round's allocation released its round, while that next round is still being
+// TestCallerReturnsWhenTheNextRoundStarts: a caller's Commit returns as soon as the
+// next round has started (alone: this process's reads see the round; shared: the
+// next round's allocation released it), while that next round is still being
 // written; it does not wait for the rounds after its own.
-func TestCallerReturnsWhenItsRoundIsReleased(t *testing.T) {
+func TestCallerReturnsWhenTheNextRoundStarts(t *testing.T) {
 	s := newNode(t, ferrettest.Start(t), "n", longLease)
 	hold := holdFirstRound(t, s, 1)
 	stall, resume := make(chan struct{}), make(chan struct{})

@@ -70,6 +70,10 @@ type Store struct {
 	node      string
 	lease     time.Duration
 	now       func() time.Time
+	// settleLocally: writes are acknowledged by a majority, so this process's own
+	// feed reads may count its acknowledged writes as settled before their
+	// allocation is released (settled.go).
+	settleLocally bool
 
 	writeConcernRaw bson.Raw // for commands sent with RunCommand (insert.go)
 
@@ -86,9 +90,15 @@ type Store struct {
 type collState struct {
 	allocMu   sync.Mutex // one allocation at a time per collection and process
 	last      int64      // last seq seen allocated: the guess for the next allocation
+	lastKnown bool       // last was read or allocated (a miss then means another process)
 	indexed   bool
 	committer committer // queues concurrent commits into shared allocations
+	settled   settledRecord
+	sharedAt  atomic.Int64 // unix nanoseconds when another process was last seen allocating
 }
+
+// sharedSince reports whether another process was seen allocating after t.
+func (cs *collState) sharedSince(t time.Time) bool { return cs.sharedAt.Load() > t.UnixNano() }
 
 // hooks let tests stop a commit between its steps, as a paused or dying node would.
 // A hook that returns an error ends the Commit with that error right there, leaving
@@ -141,6 +151,7 @@ func (s *Store) applyDefaults(cfg Config) {
 		rc = readconcern.Majority()
 	}
 	s.writeConcernRaw = writeConcernDoc(wc)
+	s.settleLocally = wc.W == "majority"
 	s.db = s.client.Database(cfg.Database, options.Database().
 		SetWriteConcern(wc).SetReadPreference(readpref.Primary()))
 	s.feedDB = s.client.Database(cfg.Database, options.Database().

@@ -58,17 +58,17 @@ func parsePendingKey(k string) (int64, error) {
 // pending entry starting at releasing (0: none), whose writes have all completed.
 // The update is a compare-and-swap on last; one allocation per collection runs at a
 // time in this process (the group commit's leader), so only other processes can make
-// it retry.
-func (s *Store) allocate(ctx context.Context, collection string, n int, releasing int64) (int64, error) {
+// it retry, and a retry records that another process allocates (sharedSince).
+func (s *Store) allocate(ctx context.Context, collection string, n, releasing int64) (int64, error) {
 	cs := s.coll(collection)
 	cs.allocMu.Lock()
 	defer cs.allocMu.Unlock()
-	entry := pendingEntry{N: int64(n), Node: s.node, At: s.now().Truncate(time.Millisecond)}
+	entry := pendingEntry{N: n, Node: s.node, At: s.now().Truncate(time.Millisecond)}
 	for {
 		first := cs.last + 1
 		filter := bson.D{{Key: "_id", Value: collection}, {Key: "last", Value: cs.last}}
 		update := bson.D{{Key: "$set", Value: bson.D{
-			{Key: "last", Value: cs.last + int64(n)},
+			{Key: "last", Value: cs.last + n},
 			{Key: "pending." + pendingKey(first), Value: entry},
 		}}}
 		if releasing > 0 {
@@ -79,12 +79,16 @@ func (s *Store) allocate(ctx context.Context, collection string, n int, releasin
 			return 0, mapErr("allocate seqs in "+collection, err)
 		}
 		if res.MatchedCount == 1 {
-			cs.last += int64(n)
+			cs.last += n
 			return first, nil
+		}
+		if cs.lastKnown {
+			cs.sharedAt.Store(s.now().UnixNano())
 		}
 		if cs.last, err = s.readLast(ctx, collection); err != nil {
 			return 0, err
 		}
+		cs.lastKnown = true
 	}
 }
 
@@ -122,7 +126,9 @@ func (s *Store) release(ctx context.Context, collection string, first int64) (bo
 
 // watermark reads the sequencer once and returns W: every seq <= W is settled (its
 // write happened and is visible, or will never happen), the pending entries older
-// than the lease. See docs/change-feed.md.
+// than the lease. An entry holds W below its first seq, or, for an allocation of
+// this process, below the first seq not yet known written (settled.go). See
+// docs/change-feed.md.
 func (s *Store) watermark(ctx context.Context, collection string) (w int64, stale []pending, err error) {
 	var doc sequencerDoc
 	err = s.feedDB.Collection(sequencerCollection).FindOne(ctx, bson.D{{Key: "_id", Value: collection}}).Decode(&doc)
@@ -139,10 +145,21 @@ func (s *Store) watermark(ctx context.Context, collection string) (w int64, stal
 		if err != nil {
 			return 0, nil, err
 		}
-		w = min(w, first-1)
+		w = min(w, s.settledBelow(collection, first))
 		if e.At.Before(deadline) {
 			stale = append(stale, pending{first: first, pendingEntry: e})
 		}
 	}
 	return w, stale, nil
+}
+
+// settledBelow is how far the pending allocation from first lets W go: first-1, or
+// further if it is this process's and its writes are known done that far.
+func (s *Store) settledBelow(collection string, first int64) int64 {
+	if s.settleLocally {
+		if upTo, ok := s.coll(collection).settled.settledUpTo(first); ok {
+			return upTo
+		}
+	}
+	return first - 1
 }
