@@ -54,7 +54,6 @@ type leader struct {
 	collection string
 	cs         *collState
 	open       *openAlloc // nil: none
-	lastUsed   int64      // seqs used of the previous allocation
 	waiting    []*round   // written, answered once open is released
 }
 
@@ -119,11 +118,11 @@ func (l *leader) runRound(ctx context.Context, r *round) error {
 func (l *leader) allocate(ctx context.Context, n int) error {
 	var releasing int64
 	if l.open != nil {
-		releasing, l.lastUsed = l.open.first, l.open.used
+		releasing, l.cs.lastUsed = l.open.first, l.open.used
 	}
 	size := int64(n)
 	if l.alone() {
-		size = max(size, min(2*l.lastUsed, rangeSize))
+		size = max(size, min(2*l.cs.lastUsed, rangeSize))
 	}
 	first, err := l.s.allocate(ctx, l.collection, size, releasing)
 	if l.open != nil {
@@ -161,7 +160,7 @@ func (l *leader) releaseIdle(ctx context.Context) {
 // answers the rounds that waited for it.
 func (l *leader) closed() {
 	l.cs.settled.close(l.open.first, l.open.first+l.open.n-1)
-	l.lastUsed = l.open.used
+	l.cs.lastUsed = l.open.used
 	l.open = nil
 	l.answerWaiting()
 }
