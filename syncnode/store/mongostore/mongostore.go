@@ -94,7 +94,7 @@ type collState struct {
 	indexed   bool
 	committer committer // queues concurrent commits into shared allocations
 	settled   settledRecord
-	lastUsed  int64 // seqs the leader used of its previous allocation (leader.go)
+	lastUsed  int64        // seqs the leader used of its previous allocation (leader.go)
 	sharedAt  atomic.Int64 // unix nanoseconds when another process was last seen allocating
 }
 
