@@ -31,6 +31,8 @@ const (
 	rangeSize = 1000
 	// rangeHold bounds how long an allocation stays open while the leader is alone:
 	// how late other processes' feeds may see this one's writes under steady load.
+	// A quarter of the lease bounds it too, so that readers do not take an open
+	// allocation for a dead one.
 	rangeHold = 50 * time.Millisecond
 	// sharedFor is how long the leader keeps one allocation per round after it saw
 	// another process allocate.
@@ -92,7 +94,7 @@ func (l *leader) runRound(ctx context.Context, r *round) error {
 	if alone {
 		l.answerWaiting() // another round follows: this process's reads see theirs
 	}
-	if !alone || l.open == nil || !l.open.fits(len(r.writes)) || l.s.now().Sub(l.open.opened) > rangeHold {
+	if !alone || l.open == nil || !l.open.fits(len(r.writes)) || l.s.now().Sub(l.open.opened) > min(rangeHold, l.s.lease/4) {
 		if err := l.allocate(ctx, len(r.writes)); err != nil {
 			return err
 		}
