@@ -84,19 +84,25 @@ func startLocalReaders(t *testing.T, nodes []*Store, stop <-chan struct{}) ([]*r
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if readers[i].pull(t) == 0 {
-					time.Sleep(time.Millisecond) // pace an idle reader; not a correctness bound
-				}
-			}
+			pullUntil(t, readers[i], stop, func() {})
 		}()
 	}
 	return readers, &wg
+}
+
+// pullUntil pulls through rd until stop is closed, then runs atStop.
+func pullUntil(t *testing.T, rd *reader, stop <-chan struct{}, atStop func()) {
+	for {
+		select {
+		case <-stop:
+			atStop()
+			return
+		default:
+		}
+		if rd.pull(t) == 0 {
+			time.Sleep(time.Millisecond) // pace an idle reader; not a correctness bound
+		}
+	}
 }
 
 // checkChaos asserts that every reader holds everything, that nothing is left
@@ -133,18 +139,10 @@ func startReaders(t *testing.T, srv ferrettest.Server, stop <-chan struct{}) ([]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					skew.Store(int64(time.Hour))
-					readers[i].drain(t)
-					return
-				default:
-				}
-				if readers[i].pull(t) == 0 {
-					time.Sleep(time.Millisecond) // pace an idle reader; not a correctness bound
-				}
-			}
+			pullUntil(t, readers[i], stop, func() {
+				skew.Store(int64(time.Hour))
+				readers[i].drain(t)
+			})
 		}()
 	}
 	return readers, &wg
