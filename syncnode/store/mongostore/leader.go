@@ -12,10 +12,10 @@ import (
 //     are acknowledged by a majority): the leader allocates several rounds' worth
 //     of seqs at once (twice what its previous allocation used, up to rangeSize)
 //     and writes round after round into them, answering each round's callers when
-//     the next round starts. This process's own feed reads know how
-//     far its open allocations are written (settled.go), so a pull through this node
-//     sees a push as soon as the push is answered. Other processes see the writes
-//     when the allocation is released: once it is used up, once it has been open for
+//     the next round starts. This process's own feed reads know how far its open
+//     allocations are written (settled.go), so a pull through this node sees a push
+//     as soon as the push is answered. Other processes see the writes when the
+//     allocation is released: once it is used up, once it has been open for
 //     rangeHold, or as soon as the queue is empty.
 //   - Shared (another process allocated, seen as a compare-and-swap miss on the
 //     sequencer, within sharedFor): one allocation per round, released with the
