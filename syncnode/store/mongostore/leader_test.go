@@ -2,6 +2,7 @@ package mongostore
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,18 +12,19 @@ import (
 	"github.com/lattice-sync/lattice/syncnode/store/ferrettest"
 )
 
-// chain runs n single-write commits on s (ids x1, x2, ...) as rounds that follow
-// each other without the queue emptying in between: each round but the last waits,
-// after taking its seqs, until the next commit is queued. at runs when round i (from
-// 1) has taken its seqs, so the rounds before it are written, with the first seqs of
-// the rounds so far. chain returns the results.
-func chain(t *testing.T, s *Store, n int, at func(i int, firsts []int64)) []store.CommitResult {
+// chain commits each batch of rounds on s as a round of its own, the rounds
+// following each other without the queue emptying in between: each round but the
+// last waits, after taking its seqs, until the next commit is queued. at runs when
+// round i (from 1) has taken its seqs and not yet written, so the rounds before it
+// are written, with the first seqs of the rounds so far. chain returns the results.
+func chain(t *testing.T, s *Store, rounds [][]store.Write, at func(i int, firsts []int64)) []store.CommitResult {
+	n := len(rounds)
 	entered := make(chan int64)
-	rounds := 0
+	taken := 0
 	s.hooks.afterAlloc = func(_ string, first int64, _ []string) error {
-		rounds++
+		taken++
 		entered <- first
-		for deadline := time.Now().Add(30 * time.Second); rounds < n && queued(s) < 1; {
+		for deadline := time.Now().Add(30 * time.Second); taken < n && queued(s) < 1; {
 			if time.Now().After(deadline) {
 				t.Error("no commit queued behind the round")
 				break
@@ -32,7 +34,7 @@ func chain(t *testing.T, s *Store, n int, at func(i int, firsts []int64)) []stor
 		return nil
 	}
 	results := make(chan store.CommitResult, n)
-	commit := func(i int) { go func() { results <- mustCommit(t, s, w(fmt.Sprint("x", i), "1", 0)) }() }
+	commit := func(i int) { go func() { results <- mustCommit(t, s, rounds[i-1]...) }() }
 	var firsts []int64
 	commit(1)
 	for i := 1; i <= n; i++ {
@@ -47,6 +49,15 @@ func chain(t *testing.T, s *Store, n int, at func(i int, firsts []int64)) []stor
 		out[i] = <-results
 	}
 	return out
+}
+
+// singles is n rounds of one new document each: x1, x2, ...
+func singles(n int) [][]store.Write {
+	rounds := make([][]store.Write, n)
+	for i := range rounds {
+		rounds[i] = []store.Write{w(fmt.Sprint("x", i+1), "1", 0)}
+	}
+	return rounds
 }
 
 // pageIDs returns the ids of the records in s's first feed page.
@@ -72,7 +83,7 @@ func TestAloneLeaderWritesRoundsIntoOneAllocation(t *testing.T) {
 	srv := ferrettest.Start(t)
 	a, other := newNode(t, srv, "a", longLease), newNode(t, srv, "other", longLease)
 	a.now = fixedClock(time.Now()) // no allocation is held too long
-	results := chain(t, a, 4, func(i int, f []int64) {
+	results := chain(t, a, singles(4), func(i int, f []int64) {
 		if i != 3 { // round 1 had an allocation of 1; rounds 2 and 3 share one of 2
 			return
 		}
@@ -132,7 +143,7 @@ func TestWeakWriteConcernAllocatesPerRound(t *testing.T) {
 // its own, released before its caller is answered.
 func checkPerRound(t *testing.T, s, other *Store) {
 	t.Helper()
-	chain(t, s, 3, func(i int, f []int64) {
+	chain(t, s, singles(3), func(i int, f []int64) {
 		if i != 2 {
 			return
 		}
@@ -179,5 +190,69 @@ func TestSettledRecord(t *testing.T) {
 	}
 	if _, ok := r.settledUpTo(1010); !ok {
 		t.Fatal("allocation 1010 forgotten too early")
+	}
+}
+
+// TestAloneAllocationIsReleasedAfterTheHold: under steady load an allocation is not
+// kept open longer than rangeHold: the next round allocates anew, releasing it, and
+// other processes see its rounds then.
+func TestAloneAllocationIsReleasedAfterTheHold(t *testing.T) {
+	srv := ferrettest.Start(t)
+	a, other := newNode(t, srv, "a", longLease), newNode(t, srv, "other", longLease)
+	var clock atomic.Int64
+	t0 := time.Now()
+	a.now = func() time.Time { return t0.Add(time.Duration(clock.Load())) }
+	chain(t, a, singles(3), func(i int, f []int64) {
+		switch i {
+		case 2: // round 2 opened an allocation of 2; let it age past the hold
+			clock.Store(int64(rangeHold + time.Millisecond))
+		case 3:
+			pend := pendingEntries(t, a)
+			if _, ok := pend[pendingKey(f[2])]; len(pend) != 1 || !ok {
+				t.Errorf("round 3 from %d, pending %v: want a new allocation of its own", f[2], pend)
+			}
+			if !pageIDs(t, other)["x2"] {
+				t.Error("another process's feed lacks round 2 after its allocation was released")
+			}
+		}
+	})
+}
+
+// TestFailedRoundGivesUpTheOpenAllocation: a round whose write fails with an error
+// abandons the allocation it was writing into (sealing its unused seqs too), so the
+// next round allocates anew instead of writing into sealed seqs.
+func TestFailedRoundGivesUpTheOpenAllocation(t *testing.T) {
+	srv := ferrettest.Start(t)
+	a, other := newNode(t, srv, "a", longLease), newNode(t, srv, "other", longLease)
+	a.now = fixedClock(time.Now())
+	z := mustCommit(t, a, w("z", "z1", 0)).Committed["z"]
+	a.coll(coll).lastUsed = 10 // the next allocation holds rounds 1 and 2
+	rounds := [][]store.Write{{w("x1", "1", 0)}, {w("z", "z2", z.Rev)}, {w("x3", "1", 0)}}
+	results := chain(t, a, rounds, func(i int, f []int64) {
+		switch i {
+		case 2: // seal z's seq as a reader would: round 2's update fails with an error
+			if err := a.seal(testCtx(t), coll, f[1], f[1]); err != nil {
+				t.Fatal(err)
+			}
+		case 3:
+			if f[2] <= f[1]+1 {
+				t.Errorf("round 3 got seq %d in the allocation round 2 abandoned (round 2 at %d)", f[2], f[1])
+			}
+		}
+	})
+	if got := results[1]; len(got.Committed) != 0 || len(got.Conflicts) != 1 {
+		t.Fatalf("round 2 = %+v, want z a conflict", got)
+	}
+	if _, ok := results[2].Committed["x3"]; !ok {
+		t.Fatalf("round 3 = %+v, want x3 committed", results[2])
+	}
+	rd := newReader(realFeed, other)
+	rd.drain(t)
+	var acked []store.Record
+	for _, res := range results {
+		acked = append(acked, records(res.Committed)...)
+	}
+	if missed := lost(t, other, acked, rd.seen); len(missed) != 0 {
+		t.Fatalf("lost %v", missed)
 	}
 }
