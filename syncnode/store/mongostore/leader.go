@@ -119,12 +119,13 @@ func (l *leader) runRound(ctx context.Context, r *round) error {
 // the same update and answering the rounds waiting for that release.
 func (l *leader) allocate(ctx context.Context, n int) error {
 	var releasing int64
+	used := l.cs.lastUsed
 	if l.open != nil {
-		releasing, l.cs.lastUsed = l.open.first, l.open.used
+		releasing, used = l.open.first, l.open.used
 	}
 	size := int64(n)
 	if l.alone() {
-		size = max(size, min(2*l.cs.lastUsed, rangeSize))
+		size = max(size, min(2*used, rangeSize))
 	}
 	first, err := l.s.allocate(ctx, l.collection, size, releasing)
 	if l.open != nil {

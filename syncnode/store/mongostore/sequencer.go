@@ -139,13 +139,14 @@ func (s *Store) watermark(ctx context.Context, collection string) (w int64, stal
 		return 0, nil, mapErr("read the watermark of "+collection, err)
 	}
 	w = doc.Last
+	cs := s.coll(collection)
 	deadline := s.now().Add(-s.lease)
 	for k, e := range doc.Pending {
 		first, err := parsePendingKey(k)
 		if err != nil {
 			return 0, nil, err
 		}
-		w = min(w, s.settledBelow(collection, first))
+		w = min(w, s.settledBelow(cs, first))
 		if e.At.Before(deadline) {
 			stale = append(stale, pending{first: first, pendingEntry: e})
 		}
@@ -155,9 +156,9 @@ func (s *Store) watermark(ctx context.Context, collection string) (w int64, stal
 
 // settledBelow is how far the pending allocation from first lets W go: first-1, or
 // further if it is this process's and its writes are known done that far.
-func (s *Store) settledBelow(collection string, first int64) int64 {
+func (s *Store) settledBelow(cs *collState, first int64) int64 {
 	if s.settleLocally {
-		if upTo, ok := s.coll(collection).settled.settledUpTo(first); ok {
+		if upTo, ok := cs.settled.settledUpTo(first); ok {
 			return upTo
 		}
 	}
