@@ -95,7 +95,7 @@ func (l *leader) runRound(ctx context.Context, r *round) error {
 		l.answerWaiting() // another round follows: this process's reads see theirs
 	}
 	if !alone || l.open == nil || !l.open.fits(len(r.writes)) || l.s.now().Sub(l.open.opened) > min(rangeHold, l.s.lease/4) {
-		if err := l.allocate(ctx, len(r.writes)); err != nil {
+		if err := l.allocate(ctx, len(r.writes), alone); err != nil {
 			return err
 		}
 	}
@@ -115,22 +115,23 @@ func (l *leader) runRound(ctx context.Context, r *round) error {
 	return nil
 }
 
-// allocate opens a new allocation for a round of n writes, releasing the open one in
-// the same update and answering the rounds waiting for that release.
-func (l *leader) allocate(ctx context.Context, n int) error {
+// allocate opens a new allocation for a round of n writes (for several rounds when
+// the leader is alone), releasing the open one in the same update and answering the
+// rounds waiting for that release.
+func (l *leader) allocate(ctx context.Context, n int, alone bool) error {
 	var releasing int64
 	used := l.cs.lastUsed
 	if l.open != nil {
 		releasing, used = l.open.first, l.open.used
 	}
 	size := int64(n)
-	if l.alone() {
+	if alone {
 		size = max(size, min(2*used, rangeSize))
 	}
 	first, err := l.s.allocate(ctx, l.collection, size, releasing)
 	if l.open != nil {
 		if err != nil {
-			_, _ = l.s.release(ctx, l.collection, l.open.first)
+			_ = l.s.release(ctx, l.collection, l.open.first)
 		}
 		l.closed()
 	}
@@ -155,7 +156,7 @@ func (l *leader) releaseIdle(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
 	defer cancel()
-	_, _ = l.s.release(ctx, l.collection, l.open.first)
+	_ = l.s.release(ctx, l.collection, l.open.first)
 	l.closed()
 }
 

@@ -33,8 +33,7 @@ func (s *Store) abandon(ctx context.Context, collection string, p pending) error
 	if err := s.seal(ctx, collection, p.first, p.last()); err != nil {
 		return err
 	}
-	_, err := s.release(ctx, collection, p.first)
-	return err
+	return s.release(ctx, collection, p.first)
 }
 
 // seal inserts a seal for every seq from first to last, which were allocated but may

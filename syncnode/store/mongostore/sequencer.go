@@ -110,18 +110,14 @@ func (s *Store) readLast(ctx context.Context, collection string) (int64, error) 
 	return doc.Last, nil
 }
 
-// release removes the pending entry starting at first. It reports false when the
-// entry was already gone: someone abandoned it (and so has sealed its seqs first, see
-// recover.go).
-func (s *Store) release(ctx context.Context, collection string, first int64) (bool, error) {
+// release removes the pending entry starting at first, if it is still there (an
+// abandoner may have removed it, after sealing its seqs: see recover.go).
+func (s *Store) release(ctx context.Context, collection string, first int64) error {
 	key := "pending." + pendingKey(first)
 	filter := bson.D{{Key: "_id", Value: collection}, {Key: key, Value: bson.D{{Key: "$exists", Value: true}}}}
 	update := bson.D{{Key: "$unset", Value: bson.D{{Key: key, Value: ""}}}}
-	res, err := s.sequencer().UpdateOne(ctx, filter, update)
-	if err != nil {
-		return false, mapErr(fmt.Sprintf("release seq %d in %s", first, collection), err)
-	}
-	return res.MatchedCount == 1, nil
+	_, err := s.sequencer().UpdateOne(ctx, filter, update)
+	return mapErr(fmt.Sprintf("release seq %d in %s", first, collection), err)
 }
 
 // watermark reads the sequencer once and returns W: every seq <= W is settled (its
