@@ -55,9 +55,10 @@ func (e *Engine) mergeAndCommit(ctx context.Context, coll Collection, b *batch) 
 }
 
 // awaitFeed waits until the feed of collection reaches seq (0: nothing to wait for).
-// A commit releases its feed positions right after its writes, or its allocation is
-// abandoned by a reader after the lease (Head does that), so the wait is short and
-// bounded.
+// A commit's feed positions are released right after its writes (at most 50 ms
+// later while its node writes alone and busy, docs/change-feed.md), or its allocation
+// is abandoned by a reader after the lease (Head does that), so the wait is short
+// and bounded.
 func (e *Engine) awaitFeed(ctx context.Context, collection string, seq uint64) error {
 	for attempt := 1; seq > 0; attempt++ {
 		head, err := e.cfg.Store.Head(ctx, collection)
