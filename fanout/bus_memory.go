@@ -18,12 +18,18 @@ func NewMemoryBus() *MemoryBus { return &MemoryBus{subs: map[int]func(Event){}} 
 
 // Publish implements Bus.
 func (b *MemoryBus) Publish(_ context.Context, e Event) error {
+	e.Local = true
+	b.deliver(e)
+	return nil
+}
+
+// deliver calls every handler with e.
+func (b *MemoryBus) deliver(e Event) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for _, h := range b.subs {
 		h(e)
 	}
-	return nil
 }
 
 // Subscribe implements Bus.

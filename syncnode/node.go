@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/lattice-sync/lattice/fanout"
 	"github.com/lattice-sync/lattice/syncnode/auth"
 	"github.com/lattice-sync/lattice/syncnode/config"
@@ -39,11 +41,12 @@ type Deps struct {
 // New wires a node from a validated configuration and its dependencies; the node's
 // hub listens to the bus until ctx ends.
 func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
-	hub, err := fanout.NewHub(ctx, deps.Bus)
+	st, logger, tel := deps.Store, deps.Logger, deps.Telemetry
+	hub, err := fanout.NewHub(ctx, fanout.HubConfig{Bus: deps.Bus, Head: st.Head,
+		PollInterval: cfg.Fanout.PollInterval.Duration})
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to the bus: %w", err)
 	}
-	st, logger, tel := deps.Store, deps.Logger, deps.Telemetry
 	traced := store.Store(telemetry.TraceStore(st, tel.Tracer))
 	engine := merge.New(merge.Config{
 		Tracer:              tel.Tracer,
@@ -61,9 +64,17 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		Metrics: tel.MetricsHandler(), Instruments: tel.Instruments,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatch,
 		RequestsPerSecond: cfg.Limits.RequestsPerSecond, Burst: cfg.Limits.Burst,
-		Retention: cfg.Retention.Duration, Clients: clientsOf(st),
+		Retention: cfg.Retention.Duration, Clients: clientsOf(st), BusHealth: busHealth(deps.Bus),
 	})
 	return &Node{cfg: cfg, store: st, api: api, logger: logger}, nil
+}
+
+// busHealth returns the bus's health check, or nil if it cannot fail.
+func busHealth(bus fanout.Bus) func() error {
+	if hr, ok := bus.(fanout.HealthReporter); ok {
+		return hr.Health
+	}
+	return nil
 }
 
 // clientsOf returns st's client registry, or nil if it keeps none.
@@ -76,7 +87,8 @@ func clientsOf(st store.Store) store.Clients {
 // streams (they also catch up from the store), so it is logged, not returned.
 func publisher(bus fanout.Bus, logger *slog.Logger) func(context.Context, string, []store.Record) {
 	return func(ctx context.Context, coll string, recs []store.Record) {
-		e := fanout.Event{Collection: coll, IDs: make([]string, 0, len(recs)), At: time.Now().UnixMilli()}
+		e := fanout.Event{Collection: coll, IDs: make([]string, 0, len(recs)), At: time.Now().UnixMilli(),
+			TraceParent: traceParent(ctx)}
 		for _, r := range recs {
 			e.IDs = append(e.IDs, r.ID)
 			e.Seq = max(e.Seq, r.Seq)
@@ -85,6 +97,14 @@ func publisher(bus fanout.Bus, logger *slog.Logger) func(context.Context, string
 			logger.WarnContext(ctx, "publish to the bus failed; live streams catch up later", "collection", coll, "err", err)
 		}
 	}
+}
+
+// traceParent returns ctx's span as a W3C traceparent ("" without one), so the
+// deliveries on every node join the push's trace.
+func traceParent(ctx context.Context) string {
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	return carrier["traceparent"]
 }
 
 // Handler returns the node's HTTP handler.

@@ -82,7 +82,12 @@ func runNode(args []string, cfg config.Config, dev bool, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	deps := syncnode.Deps{Store: st, Bus: fanout.NewMemoryBus(), Auth: authn, Logger: logger, Telemetry: tel}
+	bus, err := openBus(cfg, logger)
+	if err != nil {
+		return errors.Join(err, st.Close(context.Background()))
+	}
+	defer bus.Close()
+	deps := syncnode.Deps{Store: st, Bus: bus, Auth: authn, Logger: logger, Telemetry: tel}
 	node, err := syncnode.New(ctx, cfg, deps)
 	if err == nil {
 		err = node.Listen()
@@ -91,6 +96,22 @@ func runNode(args []string, cfg config.Config, dev bool, stderr io.Writer) error
 		return errors.Join(err, st.Close(context.Background()))
 	}
 	return node.Serve(ctx, 25*time.Second)
+}
+
+// openBus returns the Redis Streams bus when fanout.redisURL is set, else the
+// in-memory bus of a single node.
+func openBus(cfg config.Config, logger *slog.Logger) (fanout.Bus, error) {
+	f := cfg.Fanout
+	if f.RedisURL == "" {
+		return fanout.NewMemoryBus(), nil
+	}
+	bus, err := fanout.NewRedisBus(fanout.RedisConfig{URL: f.RedisURL, Tenant: cfg.Tenant, Prefix: f.StreamPrefix,
+		MaxLen: f.MaxLen, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("fanout: Redis Streams", "stream", bus.Key())
+	return bus, nil
 }
 
 func authenticator(ctx context.Context, cfg config.Config, logger *slog.Logger) (auth.Authenticator, error) {
@@ -119,6 +140,7 @@ func loadConfig(args []string, cfg config.Config, stderr io.Writer) (config.Conf
 	dataDir := fs.String("data-dir", "", "directory of the embedded store (env LATTICE_DATA_DIR)")
 	tenant := fs.String("tenant", "", "tenant served by this node (env LATTICE_TENANT)")
 	mongoURI := fs.String("mongodb-uri", "", "MongoDB connection string; selects the mongodb store (env LATTICE_MONGODB_URI)")
+	redisURL := fs.String("redis-url", "", "Redis URL; selects the Redis Streams fanout between nodes (env LATTICE_REDIS_URL)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -144,6 +166,7 @@ func loadConfig(args []string, cfg config.Config, stderr io.Writer) (config.Conf
 	set(&cfg.Store.MongoURI, "LATTICE_MONGODB_URI", *mongoURI)
 	set(&cfg.Auth.HS256Secret, "LATTICE_AUTH_HS256_SECRET", "")
 	set(&cfg.Store.Database, "LATTICE_MONGODB_DATABASE", "")
+	set(&cfg.Fanout.RedisURL, "LATTICE_REDIS_URL", *redisURL)
 	if cfg.Store.MongoURI != "" {
 		cfg.Store.Kind = "mongodb"
 	}

@@ -29,6 +29,8 @@ type Config struct {
 	Store StoreConfig `json:"store"`
 	// Auth configures authentication.
 	Auth AuthConfig `json:"auth"`
+	// Fanout configures how the nodes of a tenant tell each other of commits.
+	Fanout FanoutConfig `json:"fanout"`
 	// Clock bounds client clocks.
 	Clock ClockConfig `json:"clock"`
 	// Limits bound requests and documents.
@@ -53,6 +55,22 @@ type StoreConfig struct {
 	Database string `json:"database"`
 	// WriteConcern is "majority" (default) or a number of nodes.
 	WriteConcern string `json:"writeConcern"`
+}
+
+// FanoutConfig selects the bus between nodes: Redis Streams when RedisURL is set,
+// otherwise the in-memory bus of a single node.
+type FanoutConfig struct {
+	// RedisURL is redis://[user:password@]host:port/db (rediss:// for TLS); env
+	// LATTICE_REDIS_URL.
+	RedisURL string `json:"redisURL"`
+	// StreamPrefix starts the Redis key of the tenant's stream, which is
+	// StreamPrefix+tenant (default "lattice:events:").
+	StreamPrefix string `json:"streamPrefix"`
+	// MaxLen bounds the stream's length, trimmed approximately (default 10000).
+	MaxLen int64 `json:"maxLen"`
+	// PollInterval is how often live streams re-read the store while Redis is
+	// unreachable (default 1s, at most 1m).
+	PollInterval Duration `json:"pollInterval"`
 }
 
 // AuthConfig configures authentication.
@@ -165,6 +183,7 @@ func (c *Config) Validate(dev bool) error {
 		bad("store.kind %q: want embedded or mongodb", c.Store.Kind)
 	}
 	errs = append(errs, c.validateAuth(dev)...)
+	errs = append(errs, c.validateFanout()...)
 	if p := c.Clock.Policy; p != "" && p != "reject" && p != "clamp" {
 		bad("clock.policy %q: want reject or clamp", p)
 	}
@@ -177,6 +196,26 @@ func (c *Config) Validate(dev bool) error {
 	errs = append(errs, c.validateCollections()...)
 	return errors.Join(errs...)
 }
+
+func (c *Config) validateFanout() []error {
+	var errs []error
+	f := c.Fanout
+	if f.RedisURL != "" && !strings.HasPrefix(f.RedisURL, "redis://") && !strings.HasPrefix(f.RedisURL, "rediss://") {
+		errs = append(errs, errors.New("fanout.redisURL: want redis://host:port/db or rediss://…"))
+	}
+	if f.MaxLen < 0 || (f.MaxLen > 0 && f.MaxLen < 100) {
+		errs = append(errs, fmt.Errorf("fanout.maxLen %d: want at least 100 (0 for the default)", f.MaxLen))
+	}
+	if d := f.PollInterval.Duration; d < 0 || d > time.Minute {
+		errs = append(errs, errors.New("fanout.pollInterval: want between 0 (the default, 1s) and 1m"))
+	}
+	if f.StreamPrefix != "" && !streamPrefix.MatchString(f.StreamPrefix) {
+		errs = append(errs, fmt.Errorf("fanout.streamPrefix %q: want letters, digits and :_.- (at most 64)", f.StreamPrefix))
+	}
+	return errs
+}
+
+var streamPrefix = regexp.MustCompile(`^[A-Za-z0-9:_.-]{1,64}$`)
 
 func (c *Config) validateAuth(dev bool) []error {
 	a := c.Auth

@@ -96,3 +96,23 @@ func TestAuthNoneOnlyForDev(t *testing.T) {
 		t.Fatal("dev does not create collections on first use")
 	}
 }
+
+func TestFanoutSettings(t *testing.T) {
+	c := Dev()
+	if err := c.LoadFile(writeFile(t, "fanout:\n  redisURL: redis://127.0.0.1:6379/0\n  streamPrefix: \"acme:events:\"\n  maxLen: 5000\n  pollInterval: 500ms\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(true); err != nil {
+		t.Fatalf("valid fanout settings refused: %v", err)
+	}
+	if c.Fanout.MaxLen != 5000 || c.Fanout.PollInterval.Duration.Milliseconds() != 500 {
+		t.Fatalf("fanout = %+v", c.Fanout)
+	}
+	c.Fanout = FanoutConfig{RedisURL: "http://redis", StreamPrefix: "bad prefix", MaxLen: 3, PollInterval: Duration{-1}}
+	err := c.Validate(true)
+	for _, want := range []string{"fanout.redisURL", "fanout.streamPrefix", "fanout.maxLen", "fanout.pollInterval"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q: %v", want, err)
+		}
+	}
+}

@@ -106,7 +106,10 @@ func (s *adapterSSE) catchUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.send(data); err != nil {
+		span := s.api.deliverySpan(ctx, s.coll, len(page.Records))
+		err = s.send(data)
+		span.End()
+		if err != nil {
 			return err
 		}
 	}

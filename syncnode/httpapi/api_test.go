@@ -40,7 +40,7 @@ func newLimitedTestNode(t *testing.T, st store.Store, rps float64) *testNode {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	bus := fanout.NewMemoryBus()
-	hub, err := fanout.NewHub(ctx, bus)
+	hub, err := fanout.NewHub(ctx, fanout.HubConfig{Bus: bus})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,7 +119,7 @@ func newJWTNode(t *testing.T) *testNode {
 	cfg.Collections = map[string]config.CollectionConfig{"orders": {}, "invoices": {}}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	hub, _ := fanout.NewHub(ctx, fanout.NewMemoryBus())
+	hub, _ := fanout.NewHub(ctx, fanout.HubConfig{Bus: fanout.NewMemoryBus()})
 	authn, err := auth.NewJWT(ctx, auth.JWTConfig{Tenant: "acme", HS256Secret: []byte(testSecret)})
 	if err != nil {
 		t.Fatal(err)

@@ -28,7 +28,7 @@ import (
 func benchServer(b *testing.B, st store.Store) *httptest.Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
-	hub, _ := fanout.NewHub(ctx, fanout.NewMemoryBus())
+	hub, _ := fanout.NewHub(ctx, fanout.HubConfig{Bus: fanout.NewMemoryBus()})
 	cfg := config.Dev()
 	api := httpapi.New(httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st,
 		Collections: cfg.CollectionSet(), Auth: auth.None{}, Hub: hub, MaxBatch: 1000, MaxBodyBytes: 16 << 20})

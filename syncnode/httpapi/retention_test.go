@@ -22,7 +22,7 @@ func TestInactiveClientMustReset(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		hub, _ := fanout.NewHub(ctx, fanout.NewMemoryBus())
+		hub, _ := fanout.NewHub(ctx, fanout.HubConfig{Bus: fanout.NewMemoryBus()})
 		clients := st.(store.Clients)
 		cfg := config.Dev()
 		api := httpapi.New(httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st, Auth: auth.None{}, Hub: hub,

@@ -55,6 +55,10 @@ type Config struct {
 	// (410 client_reset_required); zero or nil turns this off.
 	Clients   store.Clients
 	Retention time.Duration
+	// BusHealth, when set, reports whether events flow between nodes; while it
+	// errs, /readyz answers "degraded" (the node still serves: the store is the
+	// truth and streams poll it).
+	BusHealth func() error
 }
 
 // API serves the HTTP endpoints.
@@ -230,6 +234,13 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := a.cfg.Store.Ping(ctx); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": err.Error()})
 		return
+	}
+	if a.cfg.BusHealth != nil {
+		if err := a.cfg.BusHealth(); err != nil {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "degraded",
+				"fanout": "Redis unreachable: live streams poll the store; see the node's log"})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

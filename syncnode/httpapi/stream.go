@@ -14,8 +14,11 @@ import (
 	"github.com/lattice-sync/lattice/api/protocol"
 	"github.com/lattice-sync/lattice/syncnode/auth"
 	"github.com/lattice-sync/lattice/syncnode/feed"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // pingEvery is how often an idle stream gets a comment line (PROTOCOL.md: <= 15 s).
@@ -152,7 +155,10 @@ func (s *sseStream) catchUp(ctx context.Context) error {
 				continue
 			}
 			data := protocol.StreamChange{Collection: c, Changes: toChanges(page.Records)}
-			if err := s.send("change", data); err != nil {
+			span := s.api.deliverySpan(ctx, c, len(page.Records))
+			err = s.send("change", data)
+			span.End()
+			if err != nil {
 				return err
 			}
 			s.recordLag(ctx, c)
@@ -189,6 +195,22 @@ func parseStreamID(id string) (map[string]uint64, error) {
 		out[name] = n
 	}
 	return out, nil
+}
+
+// deliveryTracer names the spans of stream deliveries.
+var deliveryTracer = otel.Tracer("github.com/lattice-sync/lattice/syncnode/httpapi")
+
+// deliverySpan starts the span of one stream event carrying n changes of coll, as
+// a child of the push that last changed coll (on whichever node it ran), so one
+// trace shows a push and its deliveries on every replica.
+func (a *API) deliverySpan(ctx context.Context, coll string, n int) trace.Span {
+	if tp := a.cfg.Hub.LastTraceParent(coll); tp != "" {
+		parent := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": tp})
+		ctx = trace.ContextWithRemoteSpanContext(ctx, trace.SpanContextFromContext(parent))
+	}
+	_, span := deliveryTracer.Start(ctx, "stream.deliver", trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("collection", coll), attribute.Int("changes", n)))
+	return span
 }
 
 // recordLag records the time since the collection's latest commit was published.
