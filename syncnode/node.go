@@ -15,6 +15,7 @@ import (
 	"github.com/lattice-sync/lattice/syncnode/auth"
 	"github.com/lattice-sync/lattice/syncnode/config"
 	"github.com/lattice-sync/lattice/syncnode/httpapi"
+	"github.com/lattice-sync/lattice/syncnode/live"
 	"github.com/lattice-sync/lattice/syncnode/merge"
 	"github.com/lattice-sync/lattice/syncnode/store"
 	"github.com/lattice-sync/lattice/syncnode/telemetry"
@@ -59,7 +60,11 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		Limits:              cfg.CRDTLimits(),
 		MaxDocBytes:         cfg.Limits.MaxDocBytes,
 	})
-	api := httpapi.New(httpapi.Config{
+	feeds := live.New(ctx, live.Config{Store: traced, Hub: hub, Logger: logger})
+	if err := tel.Observe(gauges(feeds, deps.Bus)); err != nil {
+		return nil, err
+	}
+	api := httpapi.New(httpapi.Config{Feeds: feeds, MaxStreams: cfg.Limits.MaxStreams,
 		Engine: engine, Store: traced, Collections: cfg.CollectionSet(), Auth: deps.Auth, Hub: hub, Logger: logger,
 		Metrics: tel.MetricsHandler(), Instruments: tel.Instruments,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatch,
@@ -67,6 +72,16 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		Retention: cfg.Retention.Duration, Clients: clientsOf(st), BusHealth: busHealth(deps.Bus),
 	})
 	return &Node{cfg: cfg, store: st, api: api, logger: logger}, nil
+}
+
+// gauges are the node's live-stream and fanout values for metrics.
+func gauges(feeds *live.Feeds, bus fanout.Bus) telemetry.Gauges {
+	g := telemetry.Gauges{QueuedPages: func() int64 { return int64(feeds.Queued()) }}
+	if rb, ok := bus.(*fanout.RedisBus); ok {
+		st := rb.Stats()
+		g.BusLagMillis, g.BusErrors, g.BusDropped = st.LagMillis.Load, st.Errors.Load, st.Dropped.Load
+	}
+	return g
 }
 
 // busHealth returns the bus's health check, or nil if it cannot fail.

@@ -107,6 +107,9 @@ type LimitsConfig struct {
 	// RequestsPerSecond 0 turns the limit off.
 	RequestsPerSecond float64 `json:"requestsPerSecond"`
 	Burst             int     `json:"burst"`
+	// MaxStreams bounds the live streams open on one node (default 20000; 503
+	// unavailable with Retry-After beyond, so a load balancer tries another node).
+	MaxStreams int `json:"maxStreams"`
 }
 
 // CollectionConfig declares one collection.
@@ -143,7 +146,7 @@ func Serve() Config {
 		Limits: defaultLimits, Retention: defaultRetention}
 }
 
-var defaultLimits = LimitsConfig{RequestsPerSecond: 200, Burst: 400}
+var defaultLimits = LimitsConfig{RequestsPerSecond: 200, Burst: 400, MaxStreams: 20000}
 
 // defaultRetention is how long a client may stay away before it must reset.
 var defaultRetention = Duration{90 * 24 * time.Hour}
@@ -189,6 +192,9 @@ func (c *Config) Validate(dev bool) error {
 	}
 	if c.Clock.MaxAhead.Duration < 0 {
 		bad("clock.maxAhead: must not be negative")
+	}
+	if c.Limits.MaxStreams < 0 {
+		bad("limits.maxStreams: must not be negative")
 	}
 	if c.Retention.Duration < 0 {
 		bad("retention: must not be negative")

@@ -30,7 +30,7 @@ type rxRow struct {
 func (a *API) rxdbRoutes() {
 	a.route("GET /v1/rxdb/{collection}/pull", a.handle(auth.Read, a.rxdbPull))
 	a.route("POST /v1/rxdb/{collection}/push", a.handle(auth.Write, a.rxdbPush))
-	a.route("GET /v1/rxdb/{collection}/stream", a.handle(auth.Read, a.adapterStream(func(uint64) any { return "RESYNC" }, rxEncode)))
+	a.route("GET /v1/rxdb/{collection}/stream", a.handle(auth.Read, a.adapterStream("rxdb", func(uint64) any { return "RESYNC" }, rxEncode)))
 }
 
 func (a *API) rxdbPull(w http.ResponseWriter, req *request) error {

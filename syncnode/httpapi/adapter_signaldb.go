@@ -51,7 +51,7 @@ func (a *API) signaldbRoutes() {
 	a.route("POST /v1/signaldb/{collection}/push", a.handle(auth.Write, a.signaldbPush))
 	a.route("GET /v1/signaldb/{collection}/stream", a.handle(auth.Read, func(w http.ResponseWriter, req *request) error {
 		resync := func(cursor uint64) any { return sdbPull{Changes: emptySdbChanges(), Checkpoint: feed.Encode(cursor)} }
-		return a.adapterStream(resync, sdbEncoder(req.collection))(w, req)
+		return a.adapterStream("signaldb", resync, sdbEncoder(req.collection))(w, req)
 	}))
 }
 

@@ -30,6 +30,11 @@ func newTestNode(t *testing.T, st store.Store) *testNode {
 }
 
 func newLimitedTestNode(t *testing.T, st store.Store, rps float64) *testNode {
+	return newTestNodeWith(t, st, func(c *httpapi.Config) { c.RequestsPerSecond = rps })
+}
+
+// newTestNodeWith builds a test node whose API configuration tweak may change.
+func newTestNodeWith(t *testing.T, st store.Store, tweak func(*httpapi.Config)) *testNode {
 	cfg := config.Dev()
 	cfg.Collections = map[string]config.CollectionConfig{
 		"orders": {Fields: map[string]string{"hours": "counter", "tags": "set", "notes": "text", "parts": "list"}},
@@ -47,8 +52,10 @@ func newLimitedTestNode(t *testing.T, st store.Store, rps float64) *testNode {
 	engine := merge.New(merge.Config{Store: st, NodeID: "test-node", Publish: func(ctx context.Context, c string, recs []store.Record) {
 		_ = bus.Publish(ctx, fanout.Event{Collection: c})
 	}})
-	api := httpapi.New(httpapi.Config{Engine: engine, Store: st, Collections: cfg.CollectionSet(), Auth: auth.None{},
-		Hub: hub, MaxBodyBytes: 64 << 10, MaxBatch: 50, RequestsPerSecond: rps, Burst: 2})
+	acfg := httpapi.Config{Engine: engine, Store: st, Collections: cfg.CollectionSet(), Auth: auth.None{},
+		Hub: hub, MaxBodyBytes: 64 << 10, MaxBatch: 50, Burst: 2}
+	tweak(&acfg)
+	api := httpapi.New(acfg)
 	return &testNode{t: t, srv: newServer(t, api)}
 }
 

@@ -8,11 +8,13 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
 	"github.com/lattice-sync/lattice/fanout"
 	"github.com/lattice-sync/lattice/syncnode/auth"
+	"github.com/lattice-sync/lattice/syncnode/live"
 	"github.com/lattice-sync/lattice/syncnode/merge"
 	"github.com/lattice-sync/lattice/syncnode/store"
 	"github.com/lattice-sync/lattice/syncnode/telemetry"
@@ -55,6 +57,12 @@ type Config struct {
 	// (410 client_reset_required); zero or nil turns this off.
 	Clients   store.Clients
 	Retention time.Duration
+	// Feeds shares feed reads among live streams (default: one of its own, over
+	// Store and Hub).
+	Feeds *live.Feeds
+	// MaxStreams bounds the live streams open on the node (503 unavailable with
+	// Retry-After beyond); 0 means no bound.
+	MaxStreams int
 	// BusHealth, when set, reports whether events flow between nodes; while it
 	// errs, /readyz answers "degraded" (the node still serves: the store is the
 	// truth and streams poll it).
@@ -69,6 +77,8 @@ type API struct {
 	mux       *http.ServeMux
 	drain     chan struct{}
 	drainOnce sync.Once
+	feeds     *live.Feeds
+	streams   atomic.Int64
 }
 
 // New returns the API with cfg's defaults filled in.
@@ -88,8 +98,11 @@ func New(cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Feeds == nil {
+		cfg.Feeds = live.New(context.Background(), live.Config{Store: cfg.Store, Hub: cfg.Hub, Logger: cfg.Logger})
+	}
 	a := &API{cfg: cfg, mux: http.NewServeMux(), drain: make(chan struct{}), limit: newLimiter(cfg.RequestsPerSecond, cfg.Burst),
-		retention: newRetention(cfg.Clients, cfg.Retention)}
+		retention: newRetention(cfg.Clients, cfg.Retention), feeds: cfg.Feeds}
 	a.routes()
 	return a
 }

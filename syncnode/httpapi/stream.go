@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -14,6 +13,8 @@ import (
 	"github.com/lattice-sync/lattice/api/protocol"
 	"github.com/lattice-sync/lattice/syncnode/auth"
 	"github.com/lattice-sync/lattice/syncnode/feed"
+	"github.com/lattice-sync/lattice/syncnode/live"
+	"github.com/lattice-sync/lattice/syncnode/store"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -21,54 +22,35 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// pingEvery is how often an idle stream gets a comment line (PROTOCOL.md: <= 15 s).
-const pingEvery = 15 * time.Second
-
 // stream serves GET /v1/stream: every change of the listed collections after the
-// client's position, then live ones. Each wake-up re-reads the store feed from the
-// stream's own cursors, so a missed or coalesced notification never loses a change,
-// and a document's later state never precedes an earlier one.
+// client's position, then live ones (sseStream).
 func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 	colls, cursors, err := a.openStream(r)
 	if err != nil {
 		writeError(w, toAPIError(err))
 		return
 	}
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		writeError(w, errorf(http.StatusInternalServerError, protocol.CodeInternal, "streaming unsupported"))
+	release, err := a.admitStream(r.Context())
+	if err != nil {
+		writeError(w, toAPIError(err))
 		return
 	}
+	defer release()
 	beginSSE(w, 2000)
-	flusher.Flush()
-	sub := a.cfg.Hub.Subscribe(colls)
-	defer a.cfg.Hub.Unsubscribe(sub)
-	if in := a.cfg.Instruments; in != nil {
-		in.Connections.Add(r.Context(), 1)
-		defer in.Connections.Add(context.WithoutCancel(r.Context()), -1)
+	s := a.newSSE(w, nativeFormat, colls, cursors)
+	if err := s.write(nil); err != nil {
+		return
 	}
-	s := &sseStream{api: a, w: w, flusher: flusher, cursors: cursors, colls: colls}
-	ping := time.NewTicker(pingEvery)
-	defer ping.Stop()
-	for {
-		if err := s.catchUp(r.Context()); err != nil {
-			if !errors.Is(err, context.Canceled) {
-				a.cfg.Logger.WarnContext(r.Context(), "stream ended", "err", err)
-			}
-			return
-		}
-		select {
-		case <-sub.C:
-		case <-ping.C:
-			fmt.Fprint(w, ": ping\n\n")
-			flusher.Flush()
-		case <-r.Context().Done():
-			return
-		case <-a.drain:
-			return // the node is shutting down: the client reconnects elsewhere
-		}
-	}
+	s.run(r.Context())
 }
+
+// nativeFormat is /v1/stream's: "change" events whose id holds every cursor.
+var nativeFormat = sseFormat{name: "native", event: "change", id: streamID,
+	encoder: func(coll string) live.Encoder {
+		return func(page store.Page) ([]byte, error) {
+			return json.Marshal(protocol.StreamChange{Collection: coll, Changes: toChanges(page.Records)})
+		}
+	}}
 
 // openStream authenticates a stream request and finds where it starts.
 func (a *API) openStream(r *http.Request) ([]string, map[string]uint64, error) {
@@ -120,61 +102,6 @@ func startCursors(r *http.Request, colls []string) (map[string]uint64, error) {
 		cursors[c] = seq
 	}
 	return cursors, nil
-}
-
-// beginSSE answers 200 with the headers of an event stream and its reconnection
-// delay in milliseconds; nothing is flushed yet.
-func beginSSE(w http.ResponseWriter, retryMillis int) {
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, "retry: %d\n\n", retryMillis)
-}
-
-type sseStream struct {
-	api     *API
-	w       http.ResponseWriter
-	flusher http.Flusher
-	cursors map[string]uint64
-	colls   []string
-}
-
-// catchUp sends every change after the cursors, page by page.
-func (s *sseStream) catchUp(ctx context.Context) error {
-	for _, c := range s.colls {
-		for more := true; more; {
-			page, err := s.api.cfg.Store.Changes(ctx, c, s.cursors[c], s.api.cfg.DefaultPullLimit)
-			if err != nil {
-				return fmt.Errorf("read feed of %s: %w", c, err)
-			}
-			more = page.HasMore
-			s.cursors[c] = max(s.cursors[c], page.Next)
-			if len(page.Records) == 0 {
-				continue
-			}
-			data := protocol.StreamChange{Collection: c, Changes: toChanges(page.Records)}
-			span := s.api.deliverySpan(ctx, c, len(page.Records))
-			err = s.send("change", data)
-			span.End()
-			if err != nil {
-				return err
-			}
-			s.recordLag(ctx, c)
-		}
-	}
-	return nil
-}
-
-func (s *sseStream) send(event string, data any) error {
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(s.w, "event: %s\nid: %s\ndata: %s\n\n", event, streamID(s.cursors), raw)
-	s.flusher.Flush()
-	return err
 }
 
 // streamID encodes every collection's cursor: "s1.orders=5,parts=1a" (base 36).

@@ -39,6 +39,7 @@ func (n *testNode) openStream(t *testing.T, query, lastEventID string) <-chan ss
 		defer resp.Body.Close()
 		defer close(out)
 		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 64<<10), 64<<20)
 		var ev sseEvent
 		for sc.Scan() {
 			line := sc.Text()

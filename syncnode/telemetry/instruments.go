@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"fmt"
 
 	"go.opentelemetry.io/otel/metric"
@@ -18,6 +19,57 @@ type Instruments struct {
 	FeedLag metric.Float64Histogram
 	// Connections is the number of open live streams.
 	Connections metric.Int64UpDownCounter
+	// StreamCuts counts live streams cut because their client fell behind.
+	StreamCuts metric.Int64Counter
+}
+
+// Gauges are values read when metrics are collected; nil fields are not reported.
+type Gauges struct {
+	// QueuedPages is the feed pages waiting in live streams' queues.
+	QueuedPages func() int64
+	// BusLagMillis is the age of the latest event another node published, when
+	// this node read it.
+	BusLagMillis func() int64
+	// BusErrors counts failed Redis commands of the fanout.
+	BusErrors func() int64
+	// BusDropped counts events the fanout could not publish.
+	BusDropped func() int64
+}
+
+// Observe reports g's values with every metrics collection.
+func (t *Telemetry) Observe(g Gauges) error {
+	for _, o := range []struct {
+		name, desc string
+		f          func() int64
+		counter    bool
+	}{
+		{"lattice.stream.queued_pages", "feed pages waiting in live streams' queues", g.QueuedPages, false},
+		{"lattice.fanout.lag_ms", "age of the latest event from another node when read", g.BusLagMillis, false},
+		{"lattice.fanout.redis_errors", "failed Redis commands of the fanout", g.BusErrors, true},
+		{"lattice.fanout.dropped_events", "events the fanout could not publish", g.BusDropped, true},
+	} {
+		if o.f == nil {
+			continue
+		}
+		if err := t.observe(o.name, o.desc, o.f, o.counter); err != nil {
+			return fmt.Errorf("metric %s: %w", o.name, err)
+		}
+	}
+	return nil
+}
+
+func (t *Telemetry) observe(name, desc string, f func() int64, counter bool) error {
+	cb := func(_ context.Context, o metric.Int64Observer) error {
+		o.Observe(f())
+		return nil
+	}
+	var err error
+	if counter {
+		_, err = t.Meter.Int64ObservableCounter(name, metric.WithDescription(desc), metric.WithInt64Callback(cb))
+	} else {
+		_, err = t.Meter.Int64ObservableGauge(name, metric.WithDescription(desc), metric.WithInt64Callback(cb))
+	}
+	return err
 }
 
 func newInstruments(m metric.Meter) (*Instruments, error) {
@@ -34,6 +86,8 @@ func newInstruments(m metric.Meter) (*Instruments, error) {
 		metric.WithDescription("time from a commit's publication to its delivery on a live stream"))
 	err = firstErr(err, e)
 	in.Connections, e = m.Int64UpDownCounter("lattice.stream.connections", metric.WithDescription("open live streams"))
+	err = firstErr(err, e)
+	in.StreamCuts, e = m.Int64Counter("lattice.stream.cuts", metric.WithDescription("live streams cut because their client fell behind"))
 	err = firstErr(err, e)
 	if err != nil {
 		return nil, fmt.Errorf("create instruments: %w", err)

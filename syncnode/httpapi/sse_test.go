@@ -1,0 +1,100 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lattice-sync/lattice/syncnode/httpapi"
+	"github.com/lattice-sync/lattice/syncnode/live"
+)
+
+func TestStreamLimitAnswers503WithRetryAfter(t *testing.T) {
+	n := newTestNodeWith(t, openStore(t), func(c *httpapi.Config) { c.MaxStreams = 1 })
+	n.openStream(t, "collections=orders", "")
+	resp, err := http.Get(n.srv.URL + "/v1/stream?collections=orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("stream past the limit: %d Retry-After=%q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	resp, err = http.Get(n.srv.URL + "/v1/rxdb/orders/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Fatalf("adapter stream past the limit: %d", resp.StatusCode)
+	}
+}
+
+// TestSlowClientIsCutAndResumesWithoutLoss: a client that reads nothing while
+// 10 MB of changes go by is cut (others are not held back), and resuming with the
+// last id it received brings every change.
+func TestSlowClientIsCutAndResumesWithoutLoss(t *testing.T) {
+	var feeds *live.Feeds
+	n := newTestNodeWith(t, openStore(t), func(c *httpapi.Config) {
+		feeds = live.New(context.Background(), live.Config{Store: c.Store, Hub: c.Hub, QueuePages: 2})
+		c.Feeds = feeds
+	})
+	resp, err := http.Get(n.srv.URL + "/v1/stream?collections=orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	fast := n.openStream(t, "collections=orders", "")
+	big := strings.Repeat("x", 50<<10)
+	const total = 200
+	for i := range total {
+		if s, _, bad := n.push("c1", fmt.Sprintf(`{"mutations":[{"id":"d%03d","mid":%d,"set":{"pad":%q}}]}`, i, i+1, big)); s != 200 {
+			t.Fatalf("push %d: %d %+v", i, s, bad)
+		}
+		next(t, fast) // a reading client keeps up throughout
+	}
+	for deadline := time.Now().Add(10 * time.Second); feeds.Cuts() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the client that read nothing was not cut")
+		}
+	}
+	seen, lastID := readAllEvents(t, resp)
+	if len(seen) == total {
+		t.Fatal("the cut stream had everything: the test did not fill its buffers")
+	}
+	resumed := n.openStream(t, "collections=orders", lastID)
+	for len(seen) < total {
+		_, sc := next(t, resumed)
+		for _, c := range sc.Changes {
+			seen[c.ID] = true
+		}
+	}
+}
+
+// readAllEvents reads a stream to its end, as an EventSource would: an event
+// counts (its id and its documents) only once complete.
+func readAllEvents(t *testing.T, resp *http.Response) (map[string]bool, string) {
+	seen, lastID := map[string]bool{}, ""
+	var id, data string
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "id: "):
+			id = line[4:]
+		case strings.HasPrefix(line, "data: "):
+			data = line[6:]
+		case line == "" && data != "":
+			for _, part := range strings.Split(data, `{"id":"`)[1:] {
+				seen[part[:4]] = true
+			}
+			lastID, data = id, ""
+		}
+	}
+	return seen, lastID
+}
