@@ -26,9 +26,9 @@ type tail struct {
 type joinResult int
 
 const (
-	joined joinResult = iota
-	behind            // the tail is past the cursor: read the store first
-	retired           // the tail stopped: get a new one
+	joined  joinResult = iota
+	behind             // the tail is past the cursor: read the store first
+	retired            // the tail stopped: get a new one
 )
 
 // join adds fl at cursor: at once if the tail has not passed cursor, with the
