@@ -21,6 +21,8 @@ import (
 	"github.com/FerretDB/FerretDB/ferretdb"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/lattice-sync/lattice/syncnode/store/ferrettest/wireproxy"
 )
 
 // EnvURI names the environment variable that points the tests at a real MongoDB.
@@ -39,8 +41,15 @@ type Server struct {
 	// Real reports whether URI is a real MongoDB (from EnvURI) rather than FerretDB.
 	Real bool
 
-	proxy *proxy
+	proxy *wireproxy.Proxy
 }
+
+// WriteStats says how long FerretDB spent on write commands, by command name
+// (see wireproxy.WriteStats).
+type WriteStats = wireproxy.WriteStats
+
+// CommandStats counts one kind of write command (see wireproxy.CommandStats).
+type CommandStats = wireproxy.CommandStats
 
 // WriteStats returns how long FerretDB spent on each kind of write command since
 // the server started or the previous call (nil for a real MongoDB).
@@ -48,13 +57,13 @@ func (s Server) WriteStats() WriteStats {
 	if s.proxy == nil {
 		return nil
 	}
-	return s.proxy.takeStats()
+	return s.proxy.TakeStats()
 }
 
 // Start returns an endpoint for t. With EnvURI set it returns that URI and a fresh
 // database name, dropped when t ends; otherwise it starts FerretDB in-process on a
 // loopback port behind a proxy that gives its writes MongoDB's single-document
-// atomicity (see proxy.go), stopped (and its files removed) when t ends.
+// atomicity (see package wireproxy), stopped (and its files removed) when t ends.
 func Start(t testing.TB) Server {
 	t.Helper()
 	name := DatabaseName(t)
@@ -79,7 +88,7 @@ func DatabaseName(t testing.TB) string {
 	return "lt_" + strings.Trim(base, "_") + "_" + hex.EncodeToString(b[:])
 }
 
-func startFerret(t testing.TB) (string, *proxy) {
+func startFerret(t testing.TB) (string, *wireproxy.Proxy) {
 	t.Helper()
 	// DiscardHandler, not a text handler on io.Discard: FerretDB derives a logger
 	// per request, and formatting those attributes took a tenth of the benchmarks' CPU.
@@ -110,16 +119,16 @@ func startFerret(t testing.TB) (string, *proxy) {
 		stop()
 		t.Fatalf("ferrettest: FerretDB URI: %v", err)
 	}
-	p, err := startProxy(u.Host)
+	p, err := wireproxy.Start("127.0.0.1:0", u.Host)
 	if err != nil {
 		stop()
-		t.Fatal(err)
+		t.Fatalf("ferrettest: %v", err)
 	}
 	t.Cleanup(func() {
-		p.close()
+		p.Close()
 		stop()
 	})
-	u.Host = p.addr()
+	u.Host = p.Addr()
 	return u.String(), p
 }
 

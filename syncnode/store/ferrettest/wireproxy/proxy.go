@@ -1,4 +1,4 @@
-package ferrettest
+package wireproxy
 
 import (
 	"encoding/binary"
@@ -11,15 +11,6 @@ import (
 	"sync"
 	"time"
 )
-
-// FerretDB v1.24 runs every update and findAndModify as "query, change the document in
-// Go, replace it by _id", with nothing holding the document in between: two clients
-// that compare-and-swap the same document at the same moment can both succeed, which
-// MongoDB's single-document atomicity rules out. The serializing proxy below restores
-// that atomicity for tests: it sits between the driver and FerretDB and lets one
-// write command at a time through (from any connection), while reads pass freely.
-// It is stronger than MongoDB (a whole multi-document write command runs alone), which
-// only removes interleavings inside one command; the store never relies on those.
 
 // writeCommands are the commands the proxy runs one at a time.
 var writeCommands = map[string]bool{
@@ -35,18 +26,19 @@ const (
 	flagMoreToCome = 1 << 1
 )
 
-// proxy forwards MongoDB wire-protocol connections from a loopback listener to target.
-type proxy struct {
+// Proxy forwards MongoDB wire-protocol connections from its listener to a target
+// server, running write commands one at a time. Start returns one; Close stops it.
+type Proxy struct {
 	ln      net.Listener
 	target  string
 	writeMu sync.Mutex // held while one write command is in flight
 	wg      sync.WaitGroup
 	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	writes  WriteStats // guarded by mu
+	conns   map[net.Conn]struct{} // nil once closing
+	writes  WriteStats            // guarded by mu
 }
 
-// WriteStats says how long FerretDB spent on write commands, by command name. As
+// WriteStats says how long the target spent on write commands, by command name. As
 // writes run one at a time, their sum over a benchmark's wall time is how busy the
 // server was.
 type WriteStats map[string]CommandStats
@@ -67,13 +59,54 @@ func (ws WriteStats) String() string {
 
 // CommandStats counts one kind of write command.
 type CommandStats struct {
+	// Count is how many commands of this kind ran.
 	Count int
-	Busy  time.Duration
+	// Busy is the time they took, from request sent to last response received.
+	Busy time.Duration
+}
+
+// Start listens on listenAddr (such as "127.0.0.1:0") and forwards every connection
+// to target (host:port) until Close is called.
+func Start(listenAddr, target string) (*Proxy, error) {
+	ln, err := net.Listen("tcp", listenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("wireproxy: listen on %s: %w", listenAddr, err)
+	}
+	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}, writes: WriteStats{}}
+	p.wg.Add(1)
+	go p.accept()
+	return p, nil
+}
+
+// Addr returns the address the proxy listens on (host:port).
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// TakeStats returns the write statistics since Start or the previous call and starts
+// counting afresh.
+func (p *Proxy) TakeStats() WriteStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.writes
+	p.writes = WriteStats{}
+	return st
+}
+
+// Close stops accepting, ends every open connection and waits until the proxy's
+// goroutines are done. It must be called once.
+func (p *Proxy) Close() {
+	_ = p.ln.Close()
+	p.mu.Lock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+	p.wg.Wait()
 }
 
 // timeWrite ends a write command that started at start: it releases writeMu and
 // records the command's time.
-func (p *proxy) timeWrite(name string, start time.Time) {
+func (p *Proxy) timeWrite(name string, start time.Time) {
 	d := time.Since(start)
 	p.writeMu.Unlock()
 	p.mu.Lock()
@@ -84,30 +117,7 @@ func (p *proxy) timeWrite(name string, start time.Time) {
 	p.writes[name] = st
 }
 
-// takeStats returns the write statistics so far and starts counting afresh.
-func (p *proxy) takeStats() WriteStats {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	st := p.writes
-	p.writes = WriteStats{}
-	return st
-}
-
-// startProxy listens on a loopback port and serves until close is called.
-func startProxy(target string) (*proxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("ferrettest: proxy listen: %w", err)
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}, writes: WriteStats{}}
-	p.wg.Add(1)
-	go p.accept()
-	return p, nil
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) accept() {
+func (p *Proxy) accept() {
 	defer p.wg.Done()
 	for {
 		c, err := p.ln.Accept()
@@ -122,8 +132,8 @@ func (p *proxy) accept() {
 	}
 }
 
-// track records a connection so close can end it; it reports false once closing.
-func (p *proxy) track(c net.Conn, add bool) bool {
+// track records a connection so Close can end it; it reports false once closing.
+func (p *Proxy) track(c net.Conn, add bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !add {
@@ -137,7 +147,7 @@ func (p *proxy) track(c net.Conn, add bool) bool {
 	return true
 }
 
-func (p *proxy) serve(client net.Conn) {
+func (p *Proxy) serve(client net.Conn) {
 	defer client.Close()
 	server, err := net.Dial("tcp", p.target)
 	if err != nil {
@@ -157,7 +167,7 @@ func (p *proxy) serve(client net.Conn) {
 }
 
 // roundTrip forwards one request and the responses it asks for.
-func (p *proxy) roundTrip(client, server net.Conn) error {
+func (p *Proxy) roundTrip(client, server net.Conn) error {
 	req, err := readMessage(client)
 	if err != nil {
 		return err
@@ -186,18 +196,6 @@ func (p *proxy) roundTrip(client, server net.Conn) error {
 	}
 }
 
-// close stops accepting, ends every open connection and waits for the goroutines.
-func (p *proxy) close() {
-	_ = p.ln.Close()
-	p.mu.Lock()
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
 // readMessage reads one whole wire-protocol message (header included).
 func readMessage(r io.Reader) ([]byte, error) {
 	var hdr [4]byte
@@ -206,7 +204,7 @@ func readMessage(r io.Reader) ([]byte, error) {
 	}
 	n := int(binary.LittleEndian.Uint32(hdr[:]))
 	if n < headerLen || n > maxMessageSize {
-		return nil, errors.New("ferrettest: proxy: bad message length")
+		return nil, errors.New("wireproxy: bad message length")
 	}
 	msg := make([]byte, n)
 	copy(msg, hdr[:])
