@@ -42,6 +42,8 @@ func run(args []string, stderr io.Writer) error {
 		return runNode(args[1:], config.Dev(), true, stderr)
 	case "serve":
 		return runNode(args[1:], config.Serve(), false, stderr)
+	case "token":
+		return runToken(args[1:], os.Stdout, stderr)
 	case "help", "-h", "--help":
 		return usage(stderr)
 	}
@@ -54,7 +56,8 @@ func usage(w io.Writer) error {
 
 commands:
   dev     run a single node: embedded store (./data), no auth, 127.0.0.1:8080
-  serve   run a production node (MongoDB or embedded store, JWT auth)`)
+  serve   run a production node (MongoDB or embedded store, JWT auth)
+  token   mint an HS256 JWT for development and the local cluster`)
 	return nil
 }
 
