@@ -16,7 +16,10 @@
 #   replicas  127.0.0.1:PORT, PORT+1, PORT+2
 #   Redis     127.0.0.1:PORT+10   (LATTICE_CLUSTER_REDIS_PORT overrides)
 #   FerretDB  127.0.0.1:PORT+11   (LATTICE_CLUSTER_MONGO_PORT overrides)
-# Tenant: LATTICE_CLUSTER_TENANT (default local). Binaries, secret, config, data, logs
+# Tenant: LATTICE_CLUSTER_TENANT (default local). Collections: any name (last-writer-wins
+# fields), and workorders with a counter (hours), a set (tags) and text (notes).
+# LATTICE_CLUSTER_MAXLEN sets fanout.maxLen (tests of trimmed history) when the
+# cluster's config is first written. Binaries, secret, config, data, logs
 # (logs/*.log) and pid files (run/*.pid) live in LATTICE_CLUSTER_DIR (default
 # .cache/cluster). Redis runs without persistence; FerretDB's data is kept in mongo/.
 source "$(dirname "$0")/lib.sh"
@@ -33,6 +36,8 @@ MONGO_PORT="${LATTICE_CLUSTER_MONGO_PORT:-$((PORT + 11))}"
 number LATTICE_CLUSTER_REDIS_PORT "$REDIS_PORT"
 number LATTICE_CLUSTER_MONGO_PORT "$MONGO_PORT"
 TENANT="${LATTICE_CLUSTER_TENANT:-local}"
+MAXLEN="${LATTICE_CLUSTER_MAXLEN:-}"
+[[ -z $MAXLEN || $MAXLEN =~ ^[1-9][0-9]{2,8}$ ]] || die "LATTICE_CLUSTER_MAXLEN must be a number >= 100, not '$MAXLEN'"
 TIMEOUT=60
 REPLICAS=(1 2 3)
 mkdir -p "${LATTICE_CLUSTER_DIR:-$CACHE/cluster}"
@@ -54,7 +59,8 @@ usage: bash hack/cluster.sh <command>
   logs N|redis|mongo
                  print a replica's, Redis's or FerretDB's log
 Environment: LATTICE_CLUSTER_DIR, LATTICE_CLUSTER_PORT (8081), LATTICE_CLUSTER_TENANT (local),
-LATTICE_CLUSTER_REDIS_PORT (PORT+10), LATTICE_CLUSTER_MONGO_PORT (PORT+11).
+LATTICE_CLUSTER_REDIS_PORT (PORT+10), LATTICE_CLUSTER_MONGO_PORT (PORT+11),
+LATTICE_CLUSTER_MAXLEN (fanout.maxLen, when the config is first written).
 EOF
   exit 2
 }
@@ -189,7 +195,12 @@ ensure_config() {
     (umask 077 && head -c 48 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$SECRET")
   fi
   if [[ ! -s $CONFIG ]]; then
-    (umask 077 && printf 'autoCollections: true\nauth:\n  mode: jwt\n  hs256Secret: "%s"\n' "$(cat "$SECRET")" >"$CONFIG")
+    (
+      umask 077
+      printf 'autoCollections: true\nauth:\n  mode: jwt\n  hs256Secret: "%s"\n' "$(cat "$SECRET")"
+      printf 'collections:\n  workorders:\n    fields: {hours: counter, tags: set, notes: text}\n'
+      [[ -z $MAXLEN ]] || printf 'fanout:\n  maxLen: %s\n' "$MAXLEN"
+    ) >"$CONFIG"
   fi
 }
 

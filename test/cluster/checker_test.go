@@ -1,0 +1,240 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The checker: writers whose pushes are acknowledged or of unknown outcome,
+// streamers and a reader that follow the feed through any replica, and a nemesis
+// that kills replicas and restarts Redis. Afterwards: every acknowledged write is
+// present, the replicas agree, counters and sets are exact, every streamer and the
+// reader reach the final state, and none of them ever saw a document go back to an
+// older state. LATTICE_CHECKER_DURATION sets how long the writers run (default
+// 20s in `make test`; run it longer by hand).
+
+const checkerColl = "workorders"
+
+// checkerDocs are the documents the writers share.
+var checkerDocs = func() []string {
+	ids := make([]string, 12)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("wo-%02d", i)
+	}
+	return ids
+}()
+
+// history records what the writers know of each document.
+type history struct {
+	mu sync.Mutex
+	// acked and unknown hold the tags of acknowledged pushes and of pushes whose
+	// outcome is unknown; each push adds one tag and increments hours by 1.
+	acked, unknown map[string][]string
+}
+
+func (h *history) record(doc, tag string, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ok {
+		h.acked[doc] = append(h.acked[doc], tag)
+	} else {
+		h.unknown[doc] = append(h.unknown[doc], tag)
+	}
+}
+
+func checkerDuration(t *testing.T) time.Duration {
+	if v := os.Getenv("LATTICE_CHECKER_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("LATTICE_CHECKER_DURATION: %v", err)
+		}
+		return d
+	}
+	return 20 * time.Second
+}
+
+func TestCheckerNothingAcknowledgedIsLostUnderKillsAndRedisRestarts(t *testing.T) {
+	c := startCluster(t)
+	run := checkerDuration(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hist := &history{acked: map[string][]string{}, unknown: map[string][]string{}}
+	var followers []*view
+	for n := 1; n <= 3; n++ {
+		v := newView(fmt.Sprintf("streamer on replica %d", n))
+		followers = append(followers, v)
+		go v.stream(ctx, c, n)
+	}
+	reader := newView("reader")
+	followers = append(followers, reader)
+	go reader.pull(ctx, c)
+	var writers sync.WaitGroup
+	stop := time.Now().Add(run)
+	for w := range 3 {
+		writers.Add(1)
+		go func() { defer writers.Done(); write(ctx, t, c, w, stop, hist) }()
+	}
+	nemesis(t, c, run)
+	writers.Wait()
+	final := agreedState(t, c)
+	checkHistory(t, final, hist)
+	for _, v := range followers {
+		v.waitFor(t, final, 60*time.Second)
+		if bad := v.regressions(); len(bad) > 0 {
+			t.Errorf("%s saw documents go back to older states: %v", v.name, bad)
+		}
+	}
+}
+
+// write pushes to random documents through the replicas in turn until stop; each
+// push is retried (same body, so idempotent) on the next replica until it is
+// acknowledged, or recorded as unknown if it never is.
+func write(ctx context.Context, t *testing.T, c *cluster, w int, stop time.Time, hist *history) {
+	client := fmt.Sprintf("writer-%d", w)
+	giveUp := stop.Add(90 * time.Second)
+	for mid := 1; time.Now().Before(stop); mid++ {
+		doc := checkerDocs[rand.IntN(len(checkerDocs))]
+		tag := fmt.Sprintf("w%d-%d", w, mid)
+		body := fmt.Sprintf(`{"mutations":[{"id":%q,"mid":%d,"set":{"by":%q},"incr":{"hours":1},"add":{"tags":[%q]}}]}`,
+			doc, mid, tag, tag)
+		hist.record(doc, tag, pushUntilAcked(ctx, t, c, (w+mid)%3+1, client, body, giveUp))
+	}
+}
+
+// pushUntilAcked reports whether the push was acknowledged before giveUp.
+func pushUntilAcked(ctx context.Context, t *testing.T, c *cluster, n int, client, body string, giveUp time.Time) bool {
+	for ; time.Now().Before(giveUp); n = n%3 + 1 {
+		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		status, out, err := c.push(rctx, n, checkerColl, client, body)
+		cancel()
+		switch {
+		case err == nil && status == 200:
+			return true
+		case err == nil && status < 500 && status != 408 && status != 429:
+			t.Errorf("push refused with %d: %s", status, out)
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// nemesis kills and restarts replicas and Redis while the writers run.
+func nemesis(t *testing.T, c *cluster, run time.Duration) {
+	steps := []struct {
+		at   float64
+		args []string
+	}{
+		{0.15, []string{"kill", "2"}}, {0.35, []string{"start", "2"}}, {0.5, []string{"restart-redis"}},
+		{0.65, []string{"kill", "3"}}, {0.8, []string{"start", "3"}},
+	}
+	start := time.Now()
+	for _, s := range steps {
+		time.Sleep(time.Until(start.Add(time.Duration(s.at * float64(run)))))
+		t.Logf("nemesis at %s: %v", time.Since(start).Round(time.Millisecond), s.args)
+		c.mustSh(s.args...)
+	}
+	time.Sleep(time.Until(start.Add(run)))
+}
+
+// docState is one document as a client sees it.
+type docState struct {
+	Version string `json:"version"`
+	Deleted bool   `json:"deleted"`
+	Doc     struct {
+		Hours float64  `json:"hours"`
+		Tags  []string `json:"tags"`
+		By    string   `json:"by"`
+	} `json:"doc"`
+	ID string `json:"id"`
+}
+
+// pullAll reads replica n's whole collection.
+func pullAll(ctx context.Context, c *cluster, n int, checkpoint string) (map[string]docState, string, error) {
+	out := map[string]docState{}
+	for {
+		resp, err := c.request(ctx, n, "GET", "/v1/collections/"+checkerColl+"/pull?checkpoint="+checkpoint, "", "")
+		if err != nil {
+			return nil, "", err
+		}
+		var page struct {
+			Changes    []docState `json:"changes"`
+			Checkpoint string     `json:"checkpoint"`
+			HasMore    bool       `json:"hasMore"`
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return nil, "", fmt.Errorf("pull from replica %d: %d %s", n, resp.StatusCode, raw)
+		}
+		if err := json.Unmarshal(raw, &page); err != nil {
+			return nil, "", err
+		}
+		for _, d := range page.Changes {
+			out[d.ID] = d
+		}
+		checkpoint = page.Checkpoint
+		if !page.HasMore {
+			return out, checkpoint, nil
+		}
+	}
+}
+
+// agreedState pulls every replica and checks they hold the same documents.
+func agreedState(t *testing.T, c *cluster) map[string]docState {
+	t.Helper()
+	var states []map[string]docState
+	for n := 1; n <= 3; n++ {
+		s, _, err := pullAll(context.Background(), c, n, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		states = append(states, s)
+	}
+	for n, s := range states[1:] {
+		for id, d := range states[0] {
+			if s[id].Version != d.Version {
+				t.Errorf("replicas 1 and %d disagree on %s: %s vs %s", n+2, id, d.Version, s[id].Version)
+			}
+		}
+		if len(s) != len(states[0]) {
+			t.Errorf("replicas 1 and %d hold %d and %d documents", n+2, len(states[0]), len(s))
+		}
+	}
+	return states[0]
+}
+
+// checkHistory checks counters and sets against what the writers were told.
+func checkHistory(t *testing.T, final map[string]docState, hist *history) {
+	t.Helper()
+	total := 0
+	for _, id := range checkerDocs {
+		acked, unknown, d := hist.acked[id], hist.unknown[id], final[id].Doc
+		total += len(acked)
+		if d.Hours < float64(len(acked)) || d.Hours > float64(len(acked)+len(unknown)) {
+			t.Errorf("%s: hours %v, want %d acknowledged (+ up to %d unknown)", id, d.Hours, len(acked), len(unknown))
+		}
+		for _, tag := range acked {
+			if !slices.Contains(d.Tags, tag) {
+				t.Errorf("%s: acknowledged tag %s missing", id, tag)
+			}
+		}
+		for _, tag := range d.Tags {
+			if !slices.Contains(acked, tag) && !slices.Contains(unknown, tag) {
+				t.Errorf("%s: tag %s was never written", id, tag)
+			}
+		}
+		if d.By != "" && !slices.Contains(acked, d.By) && !slices.Contains(unknown, d.By) {
+			t.Errorf("%s: by %q was never written", id, d.By)
+		}
+	}
+	t.Logf("checker: %d acknowledged pushes", total)
+}
