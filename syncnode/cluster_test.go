@@ -163,6 +163,18 @@ func TestRedisDownDegradesButNothingStops(t *testing.T) {
 	waitReady(t, one, "ready")
 	pushOne(t, one, "wo-2")
 	waitForLine(t, stream, `"wo-2"`)
+	resp, err := http.Get(two + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"lattice_fanout_redis_errors_total", "lattice_fanout_dropped_events_total",
+		"lattice_fanout_lag_ms", "lattice_stream_queued_pages", "lattice_stream_connections"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 func pushOne(t *testing.T, node, id string) {

@@ -10,5 +10,5 @@
 // No page is skipped: a tail's pages are contiguous ((From, To] then (To, …]), a
 // stream joins only at a position the tail has not passed or that its recent
 // pages still cover, and a stream drops from a page only records at or before its
-// own position (docs/change-feed.md, "Live streams").
+// own position (docs/cluster.md, "Live streams").
 package live
