@@ -125,7 +125,7 @@ func TestPushOnOneNodeReachesStreamsOnAnotherAndJoinsItsTrace(t *testing.T) {
 	waitForLine(t, native, `"wo-42"`)
 	waitForLine(t, rxdb, `"wo-42"`)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if hasSpan(rec, traceID, "stream.deliver") {
+		if hasSpan(rec, traceID, "live.deliver") {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -60,17 +60,16 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		Limits:              cfg.CRDTLimits(),
 		MaxDocBytes:         cfg.Limits.MaxDocBytes,
 	})
-	feeds := live.New(ctx, live.Config{Store: traced, Hub: hub, Logger: logger})
-	if err := tel.Observe(gauges(feeds, deps.Bus)); err != nil {
-		return nil, err
-	}
-	api := httpapi.New(httpapi.Config{Feeds: feeds, MaxStreams: cfg.Limits.MaxStreams,
+	api := httpapi.New(httpapi.Config{MaxStreams: cfg.Limits.MaxStreams,
 		Engine: engine, Store: traced, Collections: cfg.CollectionSet(), Auth: deps.Auth, Hub: hub, Logger: logger,
 		Metrics: tel.MetricsHandler(), Instruments: tel.Instruments,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatch,
 		RequestsPerSecond: cfg.Limits.RequestsPerSecond, Burst: cfg.Limits.Burst,
 		Retention: cfg.Retention.Duration, Clients: clientsOf(st), BusHealth: busHealth(deps.Bus),
 	})
+	if err := tel.Observe(gauges(api.Feeds(), deps.Bus)); err != nil {
+		return nil, err
+	}
 	return &Node{cfg: cfg, store: st, api: api, logger: logger}, nil
 }
 

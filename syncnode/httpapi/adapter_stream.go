@@ -27,25 +27,12 @@ func (a *API) adapterStream(format string, resync resyncData, enc pageEncoder) h
 		if err != nil {
 			return err
 		}
-		release, err := a.admitStream(req.r.Context())
-		if err != nil {
-			return err
-		}
-		defer release()
-		beginSSE(w, 1000)
 		coll := req.collection.Name
-		f := sseFormat{name: format, id: func(c map[string]uint64) string { return feed.Encode(c[coll]) },
+		f := sseFormat{name: format, retryMillis: 1000, id: func(c map[string]uint64) string { return feed.Encode(c[coll]) },
 			encoder: func(string) live.Encoder { return jsonEncoder(enc) }}
-		s := a.newSSE(w, f, []string{coll}, map[string]uint64{coll: cursor})
-		first, err := json.Marshal(resync(cursor))
-		if err != nil {
-			return fmt.Errorf("encode resync event: %w", err)
-		}
-		if err := s.sendData(first); err != nil {
-			return nil
-		}
-		s.run(req.r.Context())
-		return nil
+		first := func(c map[string]uint64) ([]byte, error) { return json.Marshal(resync(c[coll])) }
+		return a.serveStream(w, req.r, streamSpec{format: f, colls: []string{coll},
+			cursors: map[string]uint64{coll: cursor}, first: first})
 	}
 }
 

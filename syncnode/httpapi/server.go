@@ -79,6 +79,8 @@ type API struct {
 	drainOnce sync.Once
 	feeds     *live.Feeds
 	streams   atomic.Int64
+	detached  detachedSet
+	stopFeeds context.CancelFunc
 }
 
 // New returns the API with cfg's defaults filled in.
@@ -98,11 +100,13 @@ func New(cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	ctx, stop := context.WithCancel(context.Background())
 	if cfg.Feeds == nil {
-		cfg.Feeds = live.New(context.Background(), live.Config{Store: cfg.Store, Hub: cfg.Hub, Logger: cfg.Logger})
+		cfg.Feeds = live.New(ctx, live.Config{Store: cfg.Store, Hub: cfg.Hub, Logger: cfg.Logger,
+			OnPage: pageObserver(cfg.Hub, cfg.Instruments)})
 	}
 	a := &API{cfg: cfg, mux: http.NewServeMux(), drain: make(chan struct{}), limit: newLimiter(cfg.RequestsPerSecond, cfg.Burst),
-		retention: newRetention(cfg.Clients, cfg.Retention), feeds: cfg.Feeds}
+		retention: newRetention(cfg.Clients, cfg.Retention), feeds: cfg.Feeds, stopFeeds: stop}
 	a.routes()
 	return a
 }
@@ -150,6 +154,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection (streams take it over).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
@@ -158,7 +165,16 @@ func (w *statusWriter) Flush() {
 
 // Drain ends every live stream cleanly, so clients reconnect to another node; the
 // node calls it when it starts shutting down.
-func (a *API) Drain() { a.drainOnce.Do(func() { close(a.drain) }) }
+func (a *API) Drain() {
+	a.drainOnce.Do(func() {
+		close(a.drain)
+		a.drainDetached()
+		a.stopFeeds()
+	})
+}
+
+// Feeds returns the node's shared feed readers (for metrics).
+func (a *API) Feeds() *live.Feeds { return a.feeds }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }

@@ -29,7 +29,45 @@ type sseFormat struct {
 	id func(cursors map[string]uint64) string
 	// encoder returns the encoder of one collection's pages.
 	encoder func(collection string) live.Encoder
+	// retryMillis is the reconnection delay the stream announces.
+	retryMillis int
 }
+
+// sseOut is where a stream's bytes go: the ResponseWriter, or the connection
+// itself once the stream is detached from its goroutine (detached.go).
+type sseOut interface {
+	// write sends b at once, or fails after streamWriteTimeout.
+	write(b []byte) error
+	// writeEvent sends head, data and the blank line that ends an event, at once.
+	writeEvent(head, data []byte) error
+}
+
+// responseOut writes through the ResponseWriter and flushes.
+type responseOut struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (o responseOut) write(b []byte) error {
+	_ = o.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	if _, err := o.w.Write(b); err != nil {
+		return err
+	}
+	return o.rc.Flush()
+}
+
+func (o responseOut) writeEvent(head, data []byte) error {
+	_ = o.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	for _, b := range [][]byte{head, data, eventEnd} {
+		if _, err := o.w.Write(b); err != nil {
+			return err
+		}
+	}
+	return o.rc.Flush()
+}
+
+// eventEnd ends an event's data line and the event.
+var eventEnd = []byte("\n\n")
 
 // sseStream is one open event stream: it catches up from the store at its own
 // cursors, joins the node's shared tails, then sends their pages as they come.
@@ -37,39 +75,88 @@ type sseFormat struct {
 // never carries an older state than an earlier one.
 type sseStream struct {
 	api     *API
-	w       http.ResponseWriter
-	rc      *http.ResponseController
+	out     sseOut
 	format  sseFormat
 	cursors map[string]uint64
 	colls   []string
+	fl      *live.Follower
 }
 
-func (a *API) newSSE(w http.ResponseWriter, f sseFormat, colls []string, cursors map[string]uint64) *sseStream {
-	return &sseStream{api: a, w: w, rc: http.NewResponseController(w), format: f, cursors: cursors, colls: colls}
+// streamSpec is what a stream endpoint decided: its format, collections, starting
+// cursors and, for the adapters, a first event.
+type streamSpec struct {
+	format  sseFormat
+	colls   []string
+	cursors map[string]uint64
+	// first, when set, is the data of an event sent before anything else.
+	first func(cursors map[string]uint64) ([]byte, error)
 }
 
-// run serves the stream until the client goes, the node drains, or the stream
-// falls too far behind (cut: the client resumes with its last event id).
-func (s *sseStream) run(ctx context.Context) {
-	fl := s.api.feeds.NewFollower()
-	defer fl.Close()
-	if err := s.catchUpAndJoin(ctx, fl); err != nil {
-		s.ended(ctx, err)
-		return
+// serveStream serves an admitted stream: detached from its goroutine when the
+// connection allows (HTTP/1.x), else in this goroutine until it ends.
+func (a *API) serveStream(w http.ResponseWriter, r *http.Request, spec streamSpec) error {
+	release, err := a.admitStream(r.Context())
+	if err != nil {
+		return err
 	}
+	s := &sseStream{api: a, format: spec.format, cursors: spec.cursors, colls: spec.colls}
+	if d := a.detach(w, s, release); d != nil {
+		d.start(r.Context(), spec.first)
+		return nil
+	}
+	defer release()
+	beginSSE(w, spec.format.retryMillis)
+	s.out = responseOut{w: w, rc: http.NewResponseController(w)}
+	ready := make(chan struct{}, 1)
+	s.fl = a.feeds.NewFollower(func() { signal(ready) }, nil)
+	defer s.fl.Close()
+	if err := s.open(r.Context(), spec.first); err != nil {
+		s.ended(r.Context(), err)
+		return nil
+	}
+	s.run(r.Context(), ready)
+	return nil
+}
+
+// signal wakes whoever waits on c (capacity 1) without blocking.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// open sends the first event, if any, then catches up and joins the tails.
+func (s *sseStream) open(ctx context.Context, first func(map[string]uint64) ([]byte, error)) error {
+	if first != nil {
+		data, err := first(s.cursors)
+		if err != nil {
+			return fmt.Errorf("encode the first event: %w", err)
+		}
+		if err := s.sendData(data); err != nil {
+			return err
+		}
+	} else if err := s.out.write(nil); err != nil {
+		return err
+	}
+	return s.catchUpAndJoin(ctx)
+}
+
+// run serves the stream in this goroutine until the client goes, the node drains,
+// or the stream falls too far behind (cut: the client resumes with its last id).
+func (s *sseStream) run(ctx context.Context, ready <-chan struct{}) {
 	ping := time.NewTicker(pingEvery)
 	defer ping.Stop()
 	for {
 		var err error
 		select {
-		case p := <-fl.Pages:
-			err = s.deliver(ctx, p)
-		case <-fl.Cut():
-			s.api.cfg.Logger.InfoContext(ctx, "stream cut: the client fell behind; it resumes from its last event id")
-			s.api.countCut(ctx)
+		case <-ready:
+			err = s.deliverQueued(ctx)
+		case <-s.fl.Cut():
+			s.api.cutStream(ctx)
 			return
 		case <-ping.C:
-			err = s.write([]byte(": ping\n\n"))
+			err = s.out.write([]byte(": ping\n\n"))
 		case <-ctx.Done():
 			return
 		case <-s.api.drain:
@@ -90,7 +177,7 @@ func (s *sseStream) ended(ctx context.Context, err error) {
 
 // catchUpAndJoin reads each collection from the store until the stream can join
 // the collection's tail without a gap.
-func (s *sseStream) catchUpAndJoin(ctx context.Context, fl *live.Follower) error {
+func (s *sseStream) catchUpAndJoin(ctx context.Context) error {
 	pending := s.colls
 	for len(pending) > 0 {
 		var behind []string
@@ -98,7 +185,7 @@ func (s *sseStream) catchUpAndJoin(ctx context.Context, fl *live.Follower) error
 			if err := s.catchUp(ctx, c); err != nil {
 				return err
 			}
-			if !fl.Join(c, s.cursors[c]) {
+			if !s.fl.Join(c, s.cursors[c]) {
 				behind = append(behind, c)
 			}
 		}
@@ -117,7 +204,17 @@ func (s *sseStream) catchUp(ctx context.Context, coll string) error {
 		}
 		more = page.HasMore
 		p := &live.Page{Collection: coll, From: from, To: max(from, page.Next), Records: page.Records}
-		if err := s.deliver(ctx, p); err != nil {
+		if err := s.deliver(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliverQueued sends every page the tails queued.
+func (s *sseStream) deliverQueued(ctx context.Context) error {
+	for _, p := range s.fl.Take() {
+		if err := s.deliver(p); err != nil {
 			return err
 		}
 	}
@@ -126,7 +223,7 @@ func (s *sseStream) catchUp(ctx context.Context, coll string) error {
 
 // deliver sends the part of p after the stream's cursor, in the page's shared
 // encoding when the whole page is sent.
-func (s *sseStream) deliver(ctx context.Context, p *live.Page) error {
+func (s *sseStream) deliver(p *live.Page) error {
 	cursor := s.cursors[p.Collection]
 	recs, shared := p.After(cursor)
 	s.cursors[p.Collection] = max(cursor, p.To)
@@ -144,30 +241,19 @@ func (s *sseStream) deliver(ctx context.Context, p *live.Page) error {
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	span := s.api.deliverySpan(ctx, p.Collection, len(recs))
-	err = s.sendData(data)
-	span.End()
-	s.recordLag(ctx, p.Collection)
-	return err
+	return s.sendData(data)
 }
 
-// sendData writes one event with the stream's current id.
+// sendData writes one event with the stream's current id; data (often a page's
+// shared encoding) is not copied.
 func (s *sseStream) sendData(data []byte) error {
-	buf := make([]byte, 0, len(data)+128)
+	head := make([]byte, 0, 96)
 	if s.format.event != "" {
-		buf = fmt.Appendf(buf, "event: %s\n", s.format.event)
+		head = append(append(append(head, "event: "...), s.format.event...), '\n')
 	}
-	buf = fmt.Appendf(buf, "id: %s\ndata: %s\n\n", s.format.id(s.cursors), data)
-	return s.write(buf)
-}
-
-// write sends b and flushes it, giving up after streamWriteTimeout.
-func (s *sseStream) write(b []byte) error {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-	if _, err := s.w.Write(b); err != nil {
-		return err
-	}
-	return s.rc.Flush()
+	head = append(append(head, "id: "...), s.format.id(s.cursors)...)
+	head = append(head, "\ndata: "...)
+	return s.out.writeEvent(head, data)
 }
 
 // beginSSE answers 200 with the headers of an event stream and its reconnection
@@ -181,8 +267,9 @@ func beginSSE(w http.ResponseWriter, retryMillis int) {
 	fmt.Fprintf(w, "retry: %d\n\n", retryMillis)
 }
 
-// countCut records a stream cut for falling behind.
-func (a *API) countCut(ctx context.Context) {
+// cutStream records a stream cut for falling behind.
+func (a *API) cutStream(ctx context.Context) {
+	a.cfg.Logger.DebugContext(ctx, "stream cut: the client fell behind; it resumes from its last event id")
 	if in := a.cfg.Instruments; in != nil {
 		in.StreamCuts.Add(context.WithoutCancel(ctx), 1)
 	}
@@ -197,13 +284,14 @@ func (a *API) admitStream(ctx context.Context) (release func(), err error) {
 		e.retryAfter = 5
 		return nil, e
 	}
+	ctx = context.WithoutCancel(ctx)
 	if in := a.cfg.Instruments; in != nil {
 		in.Connections.Add(ctx, 1)
 	}
 	return func() {
 		a.streams.Add(-1)
 		if in := a.cfg.Instruments; in != nil {
-			in.Connections.Add(context.WithoutCancel(ctx), -1)
+			in.Connections.Add(ctx, -1)
 		}
 	}, nil
 }

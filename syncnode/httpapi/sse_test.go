@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -97,4 +98,38 @@ func readAllEvents(t *testing.T, resp *http.Response) (map[string]bool, string) 
 		}
 	}
 	return seen, lastID
+}
+
+// TestStreamOverHTTP2 covers streams that cannot be detached from their goroutine
+// (HTTP/2 has no connection to take over): the same events, backlog then live.
+func TestStreamOverHTTP2(t *testing.T) {
+	n := newTestNode(t, openStore(t))
+	h2 := httptest.NewUnstartedServer(n.srv.Config.Handler)
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	defer h2.Close()
+	n.push("c1", `{"mutations":[{"id":"a","mid":1,"set":{"x":1}}]}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", h2.URL+"/v1/stream?collections=orders", nil)
+	resp, err := h2.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
+		t.Fatalf("stream over %s: %d", resp.Proto, resp.StatusCode)
+	}
+	lines := bufio.NewScanner(resp.Body)
+	waitData := func(want string) {
+		for lines.Scan() {
+			if strings.HasPrefix(lines.Text(), "data: ") && strings.Contains(lines.Text(), want) {
+				return
+			}
+		}
+		t.Fatalf("stream ended before %s: %v", want, lines.Err())
+	}
+	waitData(`"id":"a"`)
+	n.push("c1", `{"mutations":[{"id":"b","mid":2,"set":{"x":2}}]}`)
+	waitData(`"id":"b"`)
 }

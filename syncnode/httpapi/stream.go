@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/fanout"
 	"github.com/lattice-sync/lattice/syncnode/auth"
 	"github.com/lattice-sync/lattice/syncnode/feed"
 	"github.com/lattice-sync/lattice/syncnode/live"
 	"github.com/lattice-sync/lattice/syncnode/store"
+	"github.com/lattice-sync/lattice/syncnode/telemetry"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -26,26 +28,16 @@ import (
 // client's position, then live ones (sseStream).
 func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 	colls, cursors, err := a.openStream(r)
+	if err == nil {
+		err = a.serveStream(w, r, streamSpec{format: nativeFormat, colls: colls, cursors: cursors})
+	}
 	if err != nil {
 		writeError(w, toAPIError(err))
-		return
 	}
-	release, err := a.admitStream(r.Context())
-	if err != nil {
-		writeError(w, toAPIError(err))
-		return
-	}
-	defer release()
-	beginSSE(w, 2000)
-	s := a.newSSE(w, nativeFormat, colls, cursors)
-	if err := s.write(nil); err != nil {
-		return
-	}
-	s.run(r.Context())
 }
 
 // nativeFormat is /v1/stream's: "change" events whose id holds every cursor.
-var nativeFormat = sseFormat{name: "native", event: "change", id: streamID,
+var nativeFormat = sseFormat{name: "native", event: "change", id: streamID, retryMillis: 2000,
 	encoder: func(coll string) live.Encoder {
 		return func(page store.Page) ([]byte, error) {
 			return json.Marshal(protocol.StreamChange{Collection: coll, Changes: toChanges(page.Records)})
@@ -124,29 +116,29 @@ func parseStreamID(id string) (map[string]uint64, error) {
 	return out, nil
 }
 
-// deliveryTracer names the spans of stream deliveries.
-var deliveryTracer = otel.Tracer("github.com/lattice-sync/lattice/syncnode/httpapi")
+// deliveryTracer names the spans of live deliveries.
+var deliveryTracer = otel.Tracer("github.com/lattice-sync/lattice/syncnode/live")
 
-// deliverySpan starts the span of one stream event carrying n changes of coll, as
-// a child of the push that last changed coll (on whichever node it ran), so one
-// trace shows a push and its deliveries on every replica.
-func (a *API) deliverySpan(ctx context.Context, coll string, n int) trace.Span {
-	if tp := a.cfg.Hub.LastTraceParent(coll); tp != "" {
-		parent := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": tp})
-		ctx = trace.ContextWithRemoteSpanContext(ctx, trace.SpanContextFromContext(parent))
+// pageObserver traces and measures every page a tail hands to this node's
+// streams: a "live.deliver" span whose parent is the push that last changed the
+// collection (on whichever node it ran), so one trace shows a push and its
+// deliveries on every replica, and the feed lag since that push was published.
+func pageObserver(hub *fanout.Hub, in *telemetry.Instruments) func(*live.Page, int) {
+	return func(p *live.Page, streams int) {
+		ctx := context.Background()
+		if tp := hub.LastTraceParent(p.Collection); tp != "" {
+			parent := propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": tp})
+			ctx = trace.ContextWithRemoteSpanContext(ctx, trace.SpanContextFromContext(parent))
+		}
+		_, span := deliveryTracer.Start(ctx, "live.deliver", trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(attribute.String("collection", p.Collection), attribute.Int("changes", len(p.Records)),
+				attribute.Int("streams", streams)))
+		span.End()
+		at := hub.LastEventAt(p.Collection)
+		if in == nil || at == 0 {
+			return
+		}
+		lag := time.Since(time.UnixMilli(at)).Seconds()
+		in.FeedLag.Record(ctx, max(lag, 0), metric.WithAttributes(attribute.String("collection", p.Collection)))
 	}
-	_, span := deliveryTracer.Start(ctx, "stream.deliver", trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(attribute.String("collection", coll), attribute.Int("changes", n)))
-	return span
-}
-
-// recordLag records the time since the collection's latest commit was published.
-func (s *sseStream) recordLag(ctx context.Context, coll string) {
-	in := s.api.cfg.Instruments
-	at := s.api.cfg.Hub.LastEventAt(coll)
-	if in == nil || at == 0 {
-		return
-	}
-	lag := time.Since(time.UnixMilli(at)).Seconds()
-	in.FeedLag.Record(ctx, max(lag, 0), metric.WithAttributes(attribute.String("collection", coll)))
 }

@@ -29,6 +29,9 @@ type Config struct {
 	IdleAfter time.Duration
 	// Logger receives feed read errors (default slog.Default()).
 	Logger *slog.Logger
+	// OnPage, when set, is told of every page with records a tail hands out and
+	// to how many streams (for traces and metrics).
+	OnPage func(p *Page, streams int)
 }
 
 // Feeds is one node's set of tails, one per collection some stream follows.
@@ -78,82 +81,11 @@ func (f *Feeds) Queued() int {
 		for _, fl := range t.snapshot() {
 			if _, ok := seen[fl]; !ok {
 				seen[fl] = struct{}{}
-				n += len(fl.pages)
+				n += fl.Queued()
 			}
 		}
 	}
 	return n
-}
-
-// Follower is one stream's membership in the tails of its collections.
-type Follower struct {
-	// Pages delivers the pages of every joined collection, in feed order per
-	// collection; a page may start before the stream's position (see Page.After).
-	Pages <-chan *Page
-	pages chan *Page
-	feeds *Feeds
-	cut   chan struct{}
-	once  sync.Once
-	mu    sync.Mutex
-	tails []*tail
-}
-
-// NewFollower returns a follower with an empty queue that has joined nothing yet.
-func (f *Feeds) NewFollower() *Follower {
-	q := make(chan *Page, f.cfg.QueuePages)
-	return &Follower{Pages: q, pages: q, feeds: f, cut: make(chan struct{})}
-}
-
-// Cut is closed when the follower fell so far behind that it was dropped from its
-// tails: the stream must end (the client resumes with its last event id).
-func (fl *Follower) Cut() <-chan struct{} { return fl.cut }
-
-// Join starts delivering collection's pages after cursor, a checkpoint the stream
-// has sent everything up to. It returns false when the tail is past cursor by more
-// than its recent pages: read the store from cursor, then join again.
-func (fl *Follower) Join(collection string, cursor uint64) bool {
-	for {
-		t := fl.feeds.tailFor(collection, cursor)
-		switch t.join(fl, cursor) {
-		case behind:
-			return false
-		case joined:
-			fl.mu.Lock()
-			fl.tails = append(fl.tails, t)
-			fl.mu.Unlock()
-			return true
-		}
-		// retired between tailFor and join: the next tailFor starts a new one
-	}
-}
-
-// Close leaves every joined tail.
-func (fl *Follower) Close() {
-	fl.mu.Lock()
-	tails := fl.tails
-	fl.tails = nil
-	fl.mu.Unlock()
-	for _, t := range tails {
-		t.leave(fl)
-	}
-}
-
-// cutOff closes Cut once; the caller has removed fl from the tail it overflowed.
-func (fl *Follower) cutOff() {
-	fl.once.Do(func() {
-		fl.feeds.cuts.Add(1)
-		close(fl.cut)
-	})
-}
-
-// offer queues p without blocking; false if the queue is full.
-func (fl *Follower) offer(p *Page) bool {
-	select {
-	case fl.pages <- p:
-		return true
-	default:
-		return false
-	}
 }
 
 // tailFor returns collection's running tail, starting one at cursor if none runs.

@@ -54,21 +54,53 @@ func (r *rig) commit(t *testing.T) uint64 {
 	return seq
 }
 
-func next(t *testing.T, fl *Follower) *Page {
-	t.Helper()
-	select {
-	case p := <-fl.Pages:
-		return p
-	case <-time.After(5 * time.Second):
-		t.Fatal("no page within 5s")
-		return nil
+// testFollower is a follower read the way a stream goroutine reads it.
+type testFollower struct {
+	*Follower
+	ready   chan struct{}
+	pending []*Page
+}
+
+func newTestFollower(feeds *Feeds) *testFollower {
+	tf := &testFollower{ready: make(chan struct{}, 1)}
+	tf.Follower = feeds.NewFollower(func() {
+		select {
+		case tf.ready <- struct{}{}:
+		default:
+		}
+	}, nil)
+	return tf
+}
+
+// poll returns the next page, or nil if none arrives within d.
+func (tf *testFollower) poll(d time.Duration) *Page {
+	timeout := time.After(d)
+	for len(tf.pending) == 0 {
+		select {
+		case <-tf.ready:
+			tf.pending = tf.Take()
+		case <-timeout:
+			return nil
+		}
 	}
+	p := tf.pending[0]
+	tf.pending = tf.pending[1:]
+	return p
+}
+
+func next(t *testing.T, tf *testFollower) *Page {
+	t.Helper()
+	p := tf.poll(5 * time.Second)
+	if p == nil {
+		t.Fatal("no page within 5s")
+	}
+	return p
 }
 
 func TestFollowersSharePagesAndEncodings(t *testing.T) {
 	r := newRig(t)
 	feeds := New(r.ctx, Config{Store: r.st, Hub: r.hub})
-	a, b := feeds.NewFollower(), feeds.NewFollower()
+	a, b := newTestFollower(feeds), newTestFollower(feeds)
 	if !a.Join("orders", 0) || !b.Join("orders", 0) {
 		t.Fatal("join at the tail's position refused")
 	}
@@ -95,14 +127,14 @@ func TestFollowersSharePagesAndEncodings(t *testing.T) {
 func TestJoinBehindTheTail(t *testing.T) {
 	r := newRig(t)
 	feeds := New(r.ctx, Config{Store: r.st, Hub: r.hub, RingPages: 2})
-	lead := feeds.NewFollower()
+	lead := newTestFollower(feeds)
 	lead.Join("orders", 0)
 	var seqs []uint64
 	for range 4 { // four pages: the ring keeps the last two
 		seqs = append(seqs, r.commit(t))
 		next(t, lead)
 	}
-	late := feeds.NewFollower()
+	late := newTestFollower(feeds)
 	if late.Join("orders", 0) {
 		t.Fatal("joined at a position older than the ring")
 	}
@@ -121,7 +153,7 @@ func TestJoinBehindTheTail(t *testing.T) {
 func TestSlowFollowerIsCutOthersGoOn(t *testing.T) {
 	r := newRig(t)
 	feeds := New(r.ctx, Config{Store: r.st, Hub: r.hub, QueuePages: 2})
-	slow, fast := feeds.NewFollower(), feeds.NewFollower()
+	slow, fast := newTestFollower(feeds), newTestFollower(feeds)
 	slow.Join("orders", 0)
 	fast.Join("orders", 0)
 	for range 5 {
@@ -143,7 +175,7 @@ func TestSlowFollowerIsCutOthersGoOn(t *testing.T) {
 func TestIdleTailRetiresAndANewOneStarts(t *testing.T) {
 	r := newRig(t)
 	feeds := New(r.ctx, Config{Store: r.st, Hub: r.hub, IdleAfter: 10 * time.Millisecond})
-	a := feeds.NewFollower()
+	a := newTestFollower(feeds)
 	a.Join("orders", 0)
 	a.Close()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
@@ -158,7 +190,7 @@ func TestIdleTailRetiresAndANewOneStarts(t *testing.T) {
 		}
 	}
 	seq := r.commit(t)
-	b := feeds.NewFollower()
+	b := newTestFollower(feeds)
 	if !b.Join("orders", 0) {
 		t.Fatal("join refused after the tail retired")
 	}
@@ -199,7 +231,7 @@ func TestJoiningWhileWritersCommitMissesNothing(t *testing.T) {
 
 // follow reads like a stream until it has seen want documents (or 10 s pass).
 func follow(t *testing.T, r *rig, feeds *Feeds, want int) int {
-	fl := feeds.NewFollower()
+	fl := newTestFollower(feeds)
 	defer fl.Close()
 	seen := map[string]bool{}
 	cursor := uint64(0)
@@ -217,20 +249,22 @@ func follow(t *testing.T, r *rig, feeds *Feeds, want int) int {
 		}
 		joined = fl.Join("orders", cursor)
 	}
-	for deadline := time.After(10 * time.Second); len(seen) < want; {
+	for deadline := time.Now().Add(10 * time.Second); len(seen) < want && time.Now().Before(deadline); {
 		select {
-		case p := <-fl.Pages:
-			recs, _ := p.After(cursor)
-			for _, rec := range recs {
-				seen[rec.ID] = true
-			}
-			cursor = max(cursor, p.To)
 		case <-fl.Cut():
 			t.Error("follower cut")
 			return len(seen)
-		case <-deadline:
-			return len(seen)
+		default:
 		}
+		p := fl.poll(100 * time.Millisecond)
+		if p == nil {
+			continue
+		}
+		recs, _ := p.After(cursor)
+		for _, rec := range recs {
+			seen[rec.ID] = true
+		}
+		cursor = max(cursor, p.To)
 	}
 	return len(seen)
 }

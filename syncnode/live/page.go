@@ -2,6 +2,7 @@ package live
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/lattice-sync/lattice/syncnode/store"
 )
@@ -19,6 +20,14 @@ type Page struct {
 
 	mu      sync.Mutex
 	encoded map[string]encoding
+	// first caches the first format's encoding for lock-free reads: nearly every
+	// page is sent in one format only.
+	first atomic.Pointer[namedEncoding]
+}
+
+type namedEncoding struct {
+	format string
+	encoding
 }
 
 type encoding struct {
@@ -47,6 +56,9 @@ func (p *Page) After(cursor uint64) (recs []store.Record, shared bool) {
 // Encoded returns the page's encoding in format, made by enc on first use and
 // shared by every later caller.
 func (p *Page) Encoded(format string, enc Encoder) ([]byte, error) {
+	if f := p.first.Load(); f != nil && f.format == format {
+		return f.raw, f.err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e, ok := p.encoded[format]; ok {
@@ -55,6 +67,7 @@ func (p *Page) Encoded(format string, enc Encoder) ([]byte, error) {
 	raw, err := enc(store.Page{Records: p.Records, Next: p.To})
 	if p.encoded == nil {
 		p.encoded = map[string]encoding{}
+		p.first.Store(&namedEncoding{format, encoding{raw, err}})
 	}
 	p.encoded[format] = encoding{raw, err}
 	return raw, err

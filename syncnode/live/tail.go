@@ -124,7 +124,10 @@ func (t *tail) readNew() error {
 		if page.Next <= t.pos && len(page.Records) == 0 {
 			return nil
 		}
-		t.publish(&Page{Collection: t.coll, From: t.pos, To: max(page.Next, t.pos), Records: page.Records})
+		p := &Page{Collection: t.coll, From: t.pos, To: max(page.Next, t.pos), Records: page.Records}
+		if n := t.publish(p); n >= 0 && f.cfg.OnPage != nil {
+			f.cfg.OnPage(p, n)
+		}
 		if !page.HasMore {
 			return nil
 		}
@@ -132,18 +135,19 @@ func (t *tail) readNew() error {
 }
 
 // publish appends p to the ring, moves pos to its end and queues it for every
-// follower; a follower whose queue is full is dropped and cut.
-func (t *tail) publish(p *Page) {
+// follower; a follower whose queue is full is dropped and cut. It returns how many
+// followers got p (-1 for a page without records, which nobody gets).
+func (t *tail) publish(p *Page) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.pos = p.To
 	if len(p.Records) == 0 {
 		if n := len(t.ring); n > 0 && len(t.ring[n-1].Records) == 0 {
 			t.ring[n-1] = &Page{Collection: t.coll, From: t.ring[n-1].From, To: p.To}
-			return
+			return -1
 		}
 		t.appendRing(p)
-		return // nothing to send: followers' positions need not move
+		return -1 // nothing to send: followers' positions need not move
 	}
 	t.appendRing(p)
 	for fl := range t.followers {
@@ -152,6 +156,7 @@ func (t *tail) publish(p *Page) {
 			fl.cutOff()
 		}
 	}
+	return len(t.followers)
 }
 
 func (t *tail) appendRing(p *Page) {
