@@ -32,9 +32,18 @@ func (s *Store) LastSeen(ctx context.Context, client string) (time.Time, bool, e
 	return time.UnixMilli(doc.Seen), true, nil
 }
 
-// Seen implements store.Clients.
+// Seen implements store.Clients. Two nodes upserting a new client at once can
+// both try the insert; the loser's duplicate-key error means the document now
+// exists, so it updates it again.
 func (s *Store) Seen(ctx context.Context, client string, at time.Time) error {
-	_, err := s.db.Collection(clientsCollection).UpdateOne(ctx, bson.D{{Key: "_id", Value: client}},
-		bson.D{{Key: "$max", Value: bson.D{{Key: "seen", Value: at.UnixMilli()}}}}, options.UpdateOne().SetUpsert(true))
+	update := func() error {
+		_, err := s.db.Collection(clientsCollection).UpdateOne(ctx, bson.D{{Key: "_id", Value: client}},
+			bson.D{{Key: "$max", Value: bson.D{{Key: "seen", Value: at.UnixMilli()}}}}, options.UpdateOne().SetUpsert(true))
+		return err
+	}
+	err := update()
+	if mongo.IsDuplicateKeyError(err) {
+		err = update()
+	}
 	return mapErr("record "+client+" as seen", err)
 }
