@@ -1,12 +1,16 @@
 // Package live measures live delivery over GET /v1/stream: streams that record when
 // each document of a run arrives, a writer that pushes at a steady rate, and the
 // delay from each push's 200 to each stream's event (an event that arrives before
-// the 200 counts as 0). The benchmark in syncnode/httpapi and the load generator in
-// test/bench/loadgen share it.
+// the 200 counts as 0). The writes may go to one node and the streams to another
+// (Config), and every request may carry a bearer token (lattice serve). Fanout
+// (fanout.go) measures delivery to many listeners, of Lattice or of Centrifugo. The
+// benchmark in syncnode/httpapi and the load generator in test/bench/loadgen share
+// it.
 package live
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,7 +35,16 @@ type Stream struct {
 // Open opens a stream of collection coll and waits for the server's first line,
 // which it sends with the headers.
 func Open(ctx context.Context, url, coll string) (*Stream, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", url+"/v1/stream?collections="+coll, nil)
+	return OpenToken(ctx, url, coll, "")
+}
+
+// OpenToken is Open with a bearer token ("" sends none), as lattice serve wants.
+func OpenToken(ctx context.Context, url, coll, token string) (*Stream, error) {
+	cp, err := Checkpoint(ctx, url, coll, token)
+	if err != nil {
+		return nil, err
+	}
+	req, err := NewRequest(ctx, "GET", url+"/v1/stream?collections="+coll+"&checkpoint="+cp, token, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +67,69 @@ func Open(ctx context.Context, url, coll string) (*Stream, error) {
 
 // Close ends the stream.
 func (s *Stream) Close() { s.body.Close() }
+
+// Checkpoint pulls coll to its end and returns the checkpoint there, so streams
+// start live instead of sending the whole collection first (and each measured
+// delivery is a live one).
+func Checkpoint(ctx context.Context, url, coll, token string) (string, error) {
+	cp := ""
+	for {
+		req, err := NewRequest(ctx, "GET", url+"/v1/collections/"+coll+"/pull?limit=10000&checkpoint="+cp, token, nil)
+		if err != nil {
+			return "", err
+		}
+		resp, err := Client.Do(req)
+		if err != nil {
+			return "", fmt.Errorf("pull: %w", err)
+		}
+		var page struct {
+			Checkpoint string `json:"checkpoint"`
+			HasMore    bool   `json:"hasMore"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return "", fmt.Errorf("pull: %s %v", resp.Status, err)
+		}
+		if cp = page.Checkpoint; !page.HasMore {
+			return cp, nil
+		}
+	}
+}
+
+// NewRequest is http.NewRequestWithContext with "Authorization: Bearer <token>"
+// unless token is empty.
+func NewRequest(ctx context.Context, method, url, token string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req, nil
+}
+
+// Push sends body (a push request's JSON) to collection coll of the node at url as
+// Lattice-Client client, and fails unless the node answers 200.
+func Push(ctx context.Context, url, token, client, coll string, body []byte) error {
+	req, err := NewRequest(ctx, "POST", url+"/v1/collections/"+coll+"/push", token, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Lattice-Client", client)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20)) // to the end, so the connection is reused
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("push: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}
 
 // arrivals records when one stream received each document of a run.
 type arrivals struct {
@@ -91,28 +167,47 @@ func (a *arrivals) read(s *Stream, prefix string, want int) {
 	}
 }
 
+// Config is one live-delivery run: Listeners streams of the collection "orders" on
+// ListenURL (PushURL when empty), and Writes documents pushed to PushURL, Rate per
+// second, by one writer. Token, when set, goes with every request as a bearer token.
+type Config struct {
+	PushURL, ListenURL, Token string
+	Listeners, Writes, Rate   int
+}
+
 // Run opens listeners streams on the node at url, pushes writes documents to the
 // collection "orders", rate per second, and returns every (stream, write) delay,
 // sorted, and how many deliveries had not arrived 30 s after the last push.
 func Run(url string, listeners, writes, rate int) ([]time.Duration, int, error) {
-	if listeners <= 0 || writes <= 0 || rate <= 0 {
+	return Config{PushURL: url, Listeners: listeners, Writes: writes, Rate: rate}.Run()
+}
+
+// Run measures c as the function Run does: every (stream, write) delay from the
+// push's 200 to the event's arrival, sorted, and how many deliveries had not arrived
+// 30 s after the last push.
+func (c Config) Run() ([]time.Duration, int, error) {
+	if c.Listeners <= 0 || c.Writes <= 0 || c.Rate <= 0 {
 		return nil, 0, errors.New("listeners, writes and rate must be positive")
+	}
+	listen := c.ListenURL
+	if listen == "" {
+		listen = c.PushURL
 	}
 	prefix := fmt.Sprintf("live%d-", time.Now().UnixNano())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := make([]*arrivals, listeners)
+	logs := make([]*arrivals, c.Listeners)
 	var done sync.WaitGroup
 	for i := range logs {
-		s, err := Open(ctx, url, "orders")
+		s, err := OpenToken(ctx, listen, "orders", c.Token)
 		if err != nil {
 			return nil, 0, fmt.Errorf("stream %d: %w", i, err)
 		}
 		logs[i] = &arrivals{at: map[string]time.Time{}}
 		done.Add(1)
-		go func() { defer done.Done(); defer s.Close(); logs[i].read(s, prefix, writes) }()
+		go func() { defer done.Done(); defer s.Close(); logs[i].read(s, prefix, c.Writes) }()
 	}
-	acked, err := pushAtRate(url, prefix, writes, rate)
+	acked, err := pushAtRate(c.PushURL, c.Token, prefix, c.Writes, c.Rate)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -124,27 +219,17 @@ func Run(url string, listeners, writes, rate int) ([]time.Duration, int, error) 
 
 // pushAtRate pushes writes documents, rate per second, and returns when each was
 // acknowledged.
-func pushAtRate(url, prefix string, writes, rate int) (map[string]time.Time, error) {
+func pushAtRate(url, token, prefix string, writes, rate int) (map[string]time.Time, error) {
 	acked := make(map[string]time.Time, writes)
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
+	client := strings.TrimSuffix(prefix, "-")
 	for i := 0; i < writes; i++ {
 		<-tick.C
 		id := fmt.Sprint(prefix, i)
 		body := fmt.Sprintf(`{"mutations":[{"id":%q,"mid":%d,"set":{"status":"open"}}]}`, id, i+1)
-		req, err := http.NewRequest("POST", url+"/v1/collections/orders/push", strings.NewReader(body))
-		if err != nil {
+		if err := Push(context.Background(), url, token, client, "orders", []byte(body)); err != nil {
 			return nil, err
-		}
-		req.Header.Set("Lattice-Client", strings.TrimSuffix(prefix, "-"))
-		resp, err := Client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("push: %w", err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("push: %s", resp.Status)
 		}
 		acked[id] = time.Now()
 	}
