@@ -95,8 +95,12 @@ func idle(args []string) error {
 			s.Close()
 		}
 	}()
+	cp, err := live.Checkpoint(context.Background(), *url, "orders", *token)
+	if err != nil {
+		return err
+	}
 	for i := 0; i < *n; i++ {
-		s, err := live.OpenToken(context.Background(), *url, "orders", *token)
+		s, err := live.OpenToken(context.Background(), *url, "orders", *token, cp)
 		if err != nil {
 			return fmt.Errorf("stream %d: %w", i, err)
 		}
