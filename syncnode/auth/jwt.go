@@ -119,5 +119,9 @@ func (j *JWT) Authenticate(r *http.Request) (Principal, error) {
 	if c.Tenant != j.tenant {
 		return Principal{}, fmt.Errorf("%w: the token is for tenant %q, this node serves %q", ErrForbidden, c.Tenant, j.tenant)
 	}
-	return Principal{Subject: c.Subject, Tenant: c.Tenant, Scopes: strings.Fields(c.Scope)}, nil
+	p := Principal{Subject: c.Subject, Tenant: c.Tenant, Scopes: strings.Fields(c.Scope)}
+	if c.ExpiresAt != nil {
+		p.Expires = c.ExpiresAt.Time
+	}
+	return p, nil
 }

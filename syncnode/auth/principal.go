@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Principal is an authenticated caller.
@@ -14,6 +15,9 @@ type Principal struct {
 	Tenant string
 	// Scopes are the granted scopes: "read:<collection>", "write:<collection>", "*".
 	Scopes []string
+	// Expires is when the credentials stop being valid (zero: never). Long-lived
+	// requests such as streams end then, so the client comes back with a fresh token.
+	Expires time.Time
 }
 
 // Action is what a request does to a collection.

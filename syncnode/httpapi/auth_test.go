@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -126,4 +127,32 @@ func newJWTNode(t *testing.T) *testNode {
 	}
 	api := httpapi.New(httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st, Collections: cfg.CollectionSet(), Auth: authn, Hub: hub})
 	return &testNode{t: t, srv: newServer(t, api)}
+}
+
+// TestStreamsEndWhenTheTokenExpires: native and adapter streams, detached or not,
+// end at the token's exp, so the client reconnects with a fresh token.
+func TestStreamsEndWhenTheTokenExpires(t *testing.T) {
+	n := newJWTNode(t)
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": "u", "tenant": "acme", "scope": "*", "exp": time.Now().Add(2 * time.Second).Unix(),
+	}).SignedString([]byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v1/stream?collections=orders", "/v1/rxdb/orders/stream"} {
+		req, _ := http.NewRequest("GET", n.srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", path, resp, err)
+		}
+		ended := make(chan error, 1)
+		go func() { _, err := io.Copy(io.Discard, resp.Body); ended <- err }()
+		select {
+		case <-ended:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s still open 10 s after its token expired", path)
+		}
+		resp.Body.Close()
+	}
 }

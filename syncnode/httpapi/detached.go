@@ -32,6 +32,8 @@ type detached struct {
 	cut     atomic.Bool
 	closed  atomic.Bool
 	once    sync.Once
+	// expiry ends the stream when the client's token expires.
+	expiry atomic.Pointer[time.Timer]
 }
 
 // connOut writes straight to the taken-over connection.
@@ -88,7 +90,7 @@ func (d *detached) header(h http.Header) {
 
 // start sends the first event and the backlog and joins the tails, in the
 // handler's goroutine; then the stream is registered and the handler may return.
-func (d *detached) start(ctx context.Context, first func(map[string]uint64) ([]byte, error)) {
+func (d *detached) start(ctx context.Context, first func(map[string]uint64) ([]byte, error), expires time.Time) {
 	if d.closed.Load() {
 		d.close()
 		return
@@ -102,8 +104,20 @@ func (d *detached) start(ctx context.Context, first func(map[string]uint64) ([]b
 		d.close()
 		return
 	}
+	if !expires.IsZero() {
+		d.expire(expires)
+	}
 	if d.idle() {
 		go d.flush()
+	}
+}
+
+// expire ends the stream at t (the token's expiry): the client reconnects with a
+// fresh token.
+func (d *detached) expire(t time.Time) {
+	d.expiry.Store(time.AfterFunc(time.Until(t), d.close))
+	if d.closed.Load() { // closed meanwhile: do not keep the stream alive in a timer
+		d.expiry.Load().Stop()
 	}
 }
 
@@ -171,6 +185,9 @@ func (d *detached) flushOnce() error {
 func (d *detached) close() {
 	d.once.Do(func() {
 		d.closed.Store(true)
+		if t := d.expiry.Load(); t != nil {
+			t.Stop()
+		}
 		_ = d.conn.Close()
 		d.s.fl.Close()
 		d.api.unregister(d)

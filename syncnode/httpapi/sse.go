@@ -90,6 +90,9 @@ type streamSpec struct {
 	cursors map[string]uint64
 	// first, when set, is the data of an event sent before anything else.
 	first func(cursors map[string]uint64) ([]byte, error)
+	// expires, when set, is when the client's token expires: the stream ends then
+	// and the client reconnects with a fresh one.
+	expires time.Time
 }
 
 // serveStream serves an admitted stream: detached from its goroutine when the
@@ -101,7 +104,7 @@ func (a *API) serveStream(w http.ResponseWriter, r *http.Request, spec streamSpe
 	}
 	s := &sseStream{api: a, format: spec.format, cursors: spec.cursors, colls: spec.colls}
 	if d := a.detach(w, s, release); d != nil {
-		d.start(r.Context(), spec.first)
+		d.start(r.Context(), spec.first, spec.expires)
 		return nil
 	}
 	defer release()
@@ -114,7 +117,13 @@ func (a *API) serveStream(w http.ResponseWriter, r *http.Request, spec streamSpe
 		s.ended(r.Context(), err)
 		return nil
 	}
-	s.run(r.Context(), ready)
+	expired := make(<-chan time.Time)
+	if !spec.expires.IsZero() {
+		t := time.NewTimer(time.Until(spec.expires))
+		defer t.Stop()
+		expired = t.C
+	}
+	s.run(r.Context(), ready, expired)
 	return nil
 }
 
@@ -143,8 +152,9 @@ func (s *sseStream) open(ctx context.Context, first func(map[string]uint64) ([]b
 }
 
 // run serves the stream in this goroutine until the client goes, the node drains,
-// or the stream falls too far behind (cut: the client resumes with its last id).
-func (s *sseStream) run(ctx context.Context, ready <-chan struct{}) {
+// the client's token expires, or the stream falls too far behind (cut: the client
+// resumes with its last id).
+func (s *sseStream) run(ctx context.Context, ready <-chan struct{}, expired <-chan time.Time) {
 	ping := time.NewTicker(pingEvery)
 	defer ping.Stop()
 	for {
@@ -161,6 +171,8 @@ func (s *sseStream) run(ctx context.Context, ready <-chan struct{}) {
 			return
 		case <-s.api.drain:
 			return // the node is shutting down: the client reconnects elsewhere
+		case <-expired:
+			return // the token expired: the client reconnects with a fresh one
 		}
 		if err != nil {
 			s.ended(ctx, err)

@@ -27,9 +27,9 @@ import (
 // stream serves GET /v1/stream: every change of the listed collections after the
 // client's position, then live ones (sseStream).
 func (a *API) stream(w http.ResponseWriter, r *http.Request) {
-	colls, cursors, err := a.openStream(r)
+	spec, err := a.openStream(r)
 	if err == nil {
-		err = a.serveStream(w, r, streamSpec{format: nativeFormat, colls: colls, cursors: cursors})
+		err = a.serveStream(w, r, spec)
 	}
 	if err != nil {
 		writeError(w, toAPIError(err))
@@ -45,31 +45,31 @@ var nativeFormat = sseFormat{name: "native", event: "change", id: streamID, retr
 	}}
 
 // openStream authenticates a stream request and finds where it starts.
-func (a *API) openStream(r *http.Request) ([]string, map[string]uint64, error) {
+func (a *API) openStream(r *http.Request) (streamSpec, error) {
 	p, err := a.authenticate(r)
 	if err == nil {
 		err = a.retention.check(r)
 	}
 	if err != nil {
-		return nil, nil, err
+		return streamSpec{}, err
 	}
 	list := r.URL.Query().Get("collections")
 	if list == "" {
-		return nil, nil, errorf(http.StatusBadRequest, "invalid_parameter", "name the collections: ?collections=a,b").with("parameter", "collections")
+		return streamSpec{}, errorf(http.StatusBadRequest, "invalid_parameter", "name the collections: ?collections=a,b").with("parameter", "collections")
 	}
 	colls := strings.Split(list, ",")
 	slices.Sort(colls)
 	colls = slices.Compact(colls)
 	for _, c := range colls {
 		if _, ok := a.lookup(c); !ok {
-			return nil, nil, errorf(http.StatusNotFound, protocol.CodeUnknownCollection, "collection %q is not served here", c).with("collection", c)
+			return streamSpec{}, errorf(http.StatusNotFound, protocol.CodeUnknownCollection, "collection %q is not served here", c).with("collection", c)
 		}
 		if !p.Can(auth.Read, c) {
-			return nil, nil, errorf(http.StatusForbidden, protocol.CodeForbidden, "token lacks scope read:%s", c).with("scope", "read:"+c)
+			return streamSpec{}, errorf(http.StatusForbidden, protocol.CodeForbidden, "token lacks scope read:%s", c).with("scope", "read:"+c)
 		}
 	}
 	cursors, err := startCursors(r, colls)
-	return colls, cursors, err
+	return streamSpec{format: nativeFormat, colls: colls, cursors: cursors, expires: p.Expires}, err
 }
 
 // startCursors reads Last-Event-ID (a stream id) or ?checkpoint= (a pull checkpoint,
