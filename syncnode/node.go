@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
+	"golang.org/x/net/netutil"
 
 	"github.com/lattice-sync/lattice/fanout"
 	"github.com/lattice-sync/lattice/syncnode/auth"
@@ -140,10 +141,12 @@ func (n *Node) Addr() string { return n.ln.Addr().String() }
 // Serve serves HTTP until ctx ends, then shuts down gracefully: in-flight pushes
 // finish (up to drain), then the store closes.
 func (n *Node) Serve(ctx context.Context, drain time.Duration) error {
-	srv := &http.Server{Handler: n.api, ReadHeaderTimeout: 10 * time.Second}
+	sc := n.cfg.Server.WithDefaults()
+	srv := &http.Server{Handler: n.api, ReadHeaderTimeout: sc.ReadHeaderTimeout.Duration,
+		ReadTimeout: sc.ReadTimeout.Duration, IdleTimeout: sc.IdleTimeout.Duration, MaxHeaderBytes: sc.MaxHeaderBytes}
 	srv.RegisterOnShutdown(n.api.Drain)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(n.ln) }()
+	go func() { errc <- srv.Serve(netutil.LimitListener(n.ln, sc.MaxConnections)) }()
 	n.logger.Info("lattice node serving", "addr", n.Addr(), "tenant", n.cfg.Tenant, "store", n.cfg.Store.Kind)
 	var err error
 	select {

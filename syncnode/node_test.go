@@ -32,9 +32,15 @@ type runningNode struct {
 }
 
 func startNode(t *testing.T) *runningNode {
+	return startNodeWith(t, func(*config.Config) {})
+}
+
+// startNodeWith starts a dev node whose configuration tweak may change.
+func startNodeWith(t *testing.T, tweak func(*config.Config)) *runningNode {
 	t.Helper()
 	cfg := config.Dev()
 	cfg.Listen = "127.0.0.1:0"
+	tweak(&cfg)
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "lattice.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,8 @@ type Config struct {
 	Auth AuthConfig `json:"auth"`
 	// Fanout configures how the nodes of a tenant tell each other of commits.
 	Fanout FanoutConfig `json:"fanout"`
+	// Server bounds connections and how long a client may take.
+	Server ServerConfig `json:"server"`
 	// Clock bounds client clocks.
 	Clock ClockConfig `json:"clock"`
 	// Limits bound requests and documents.
@@ -55,6 +57,60 @@ type StoreConfig struct {
 	Database string `json:"database"`
 	// WriteConcern is "majority" (default) or a number of nodes.
 	WriteConcern string `json:"writeConcern"`
+}
+
+// ServerConfig bounds the HTTP server's connections. Zero values take defaults.
+type ServerConfig struct {
+	// ReadHeaderTimeout bounds reading a request's headers (default 10s).
+	ReadHeaderTimeout Duration `json:"readHeaderTimeout"`
+	// ReadTimeout bounds reading a whole request, body included (default 60s): a
+	// client that announces a body and sends it slowly is disconnected.
+	ReadTimeout Duration `json:"readTimeout"`
+	// IdleTimeout closes keep-alive connections idle for longer (default 120s).
+	IdleTimeout Duration `json:"idleTimeout"`
+	// MaxHeaderBytes bounds a request's headers (default 64 KiB; 431 beyond).
+	MaxHeaderBytes int `json:"maxHeaderBytes"`
+	// MaxConnections bounds the open connections, streams included (default
+	// 25000); further connections wait to be accepted.
+	MaxConnections int `json:"maxConnections"`
+}
+
+// WithDefaults returns s with its zero values replaced by the defaults.
+func (s ServerConfig) WithDefaults() ServerConfig {
+	def := func(d *Duration, v time.Duration) {
+		if d.Duration == 0 {
+			d.Duration = v
+		}
+	}
+	def(&s.ReadHeaderTimeout, 10*time.Second)
+	def(&s.ReadTimeout, time.Minute)
+	def(&s.IdleTimeout, 2*time.Minute)
+	if s.MaxHeaderBytes == 0 {
+		s.MaxHeaderBytes = 64 << 10
+	}
+	if s.MaxConnections == 0 {
+		s.MaxConnections = 25000
+	}
+	return s
+}
+
+func (c *Config) validateServer() []error {
+	var errs []error
+	s := c.Server
+	for name, d := range map[string]Duration{"server.readHeaderTimeout": s.ReadHeaderTimeout,
+		"server.readTimeout": s.ReadTimeout, "server.idleTimeout": s.IdleTimeout} {
+		if d.Duration < 0 {
+			errs = append(errs, fmt.Errorf("%s: must not be negative", name))
+		}
+	}
+	if s.MaxHeaderBytes < 0 || (s.MaxHeaderBytes > 0 && s.MaxHeaderBytes < 4096) {
+		errs = append(errs, fmt.Errorf("server.maxHeaderBytes %d: want at least 4096 (0 for the default)", s.MaxHeaderBytes))
+	}
+	if s.MaxConnections < 0 {
+		errs = append(errs, errors.New("server.maxConnections: must not be negative"))
+	}
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+	return errs
 }
 
 // FanoutConfig selects the bus between nodes: Redis Streams when RedisURL is set,
@@ -187,6 +243,7 @@ func (c *Config) Validate(dev bool) error {
 	}
 	errs = append(errs, c.validateAuth(dev)...)
 	errs = append(errs, c.validateFanout()...)
+	errs = append(errs, c.validateServer()...)
 	if p := c.Clock.Policy; p != "" && p != "reject" && p != "clamp" {
 		bad("clock.policy %q: want reject or clamp", p)
 	}

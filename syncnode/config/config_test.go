@@ -116,3 +116,18 @@ func TestFanoutSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestServerSettings(t *testing.T) {
+	c := Serve()
+	c.Tenant, c.Auth.HS256Secret = "acme", strings.Repeat("s", 32)
+	if got := c.Server.WithDefaults(); got.ReadTimeout.Duration == 0 || got.MaxConnections == 0 || got.MaxHeaderBytes == 0 {
+		t.Fatalf("defaults not filled: %+v", got)
+	}
+	c.Server = ServerConfig{ReadTimeout: Duration{-1}, MaxHeaderBytes: 10, MaxConnections: -1}
+	err := c.Validate(false)
+	for _, want := range []string{"server.readTimeout", "server.maxHeaderBytes", "server.maxConnections"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q: %v", want, err)
+		}
+	}
+}
