@@ -52,6 +52,9 @@ type wmRequest struct {
 func (a *API) watermelon(action auth.Action, h func(http.ResponseWriter, *wmRequest) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.authenticate(r)
+		if err == nil && len(p.Scopes) == 0 {
+			err = errorf(http.StatusForbidden, protocol.CodeForbidden, "token has no scope")
+		}
 		if err == nil {
 			err = a.limit.check(r)
 		}

@@ -6,11 +6,16 @@ import (
 	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/crdt"
 	"github.com/lattice-sync/lattice/syncnode/store"
 )
 
 // seenEvery bounds how often one client's last-seen time is written to the store.
 const seenEvery = time.Minute
+
+// maxRemembered bounds the last-seen times a node keeps in memory; past it the
+// map starts over (the store still has them).
+const maxRemembered = 100_000
 
 // retention tells clients inactive for longer than the retention to reset: their
 // checkpoints, splice bases and retries may refer to history compaction has since
@@ -32,9 +37,12 @@ func newRetention(clients store.Clients, keep time.Duration) *retention {
 
 // check answers 410 client_reset_required for an expired client's request that
 // carries old state, and records the client as seen.
+//
+// Callers check it only once the request is authorised. A client id that is not
+// valid is not recorded (the push refuses it; other requests do not need one).
 func (rt *retention) check(r *http.Request) error {
 	client := r.Header.Get("Lattice-Client")
-	if rt == nil || client == "" {
+	if rt == nil || client == "" || crdt.ValidateActor(client) != nil {
 		return nil
 	}
 	now := time.Now()
@@ -52,6 +60,9 @@ func (rt *retention) check(r *http.Request) error {
 			return err
 		}
 		rt.mu.Lock()
+		if len(rt.seen) >= maxRemembered {
+			rt.seen = map[string]time.Time{}
+		}
 		rt.seen[client] = now
 		rt.mu.Unlock()
 	}

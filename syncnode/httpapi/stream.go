@@ -47,9 +47,6 @@ var nativeFormat = sseFormat{name: "native", event: "change", id: streamID, retr
 // openStream authenticates a stream request and finds where it starts.
 func (a *API) openStream(r *http.Request) (streamSpec, error) {
 	p, err := a.authenticate(r)
-	if err == nil {
-		err = a.retention.check(r)
-	}
 	if err != nil {
 		return streamSpec{}, err
 	}
@@ -67,6 +64,9 @@ func (a *API) openStream(r *http.Request) (streamSpec, error) {
 		if !p.Can(auth.Read, c) {
 			return streamSpec{}, errorf(http.StatusForbidden, protocol.CodeForbidden, "token lacks scope read:%s", c).with("scope", "read:"+c)
 		}
+	}
+	if err := a.retention.check(r); err != nil { // only once authorised: it records the client
+		return streamSpec{}, err
 	}
 	cursors, err := startCursors(r, colls)
 	return streamSpec{format: nativeFormat, colls: colls, cursors: cursors, expires: p.Expires}, err
