@@ -105,6 +105,7 @@ func NewRedisBus(cfg RedisConfig) (*RedisBus, error) {
 // newRedisBus returns a bus whose reader and writer are not started yet.
 func newRedisBus(cfg RedisConfig) (*RedisBus, error) {
 	cfg.fillDefaults()
+	redis.SetLogger(debugLogger{cfg.Logger})
 	if cfg.Tenant == "" {
 		return nil, errors.New("redis bus: the tenant is required")
 	}
@@ -173,6 +174,14 @@ func (b *RedisBus) Close() error {
 	b.wg.Wait()
 	_ = b.local.Close()
 	return err
+}
+
+// debugLogger sends go-redis's own log lines (one per failed dial while Redis is
+// down) to the node's logger at debug level: the bus logs each outage once itself.
+type debugLogger struct{ l *slog.Logger }
+
+func (d debugLogger) Printf(ctx context.Context, format string, v ...any) {
+	d.l.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // RedisStats counts what the bus did, for metrics.

@@ -62,6 +62,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		MaxDocBytes:         cfg.Limits.MaxDocBytes,
 	})
 	api := httpapi.New(httpapi.Config{MaxStreams: cfg.Limits.MaxStreams,
+		AllowedOrigins: cfg.CORS.AllowedOrigins, LocalhostOnly: cfg.Server.LocalhostOnly,
 		Engine: engine, Store: traced, Collections: cfg.CollectionSet(), Auth: deps.Auth, Hub: hub, Logger: logger,
 		Metrics: tel.MetricsHandler(), Instruments: tel.Instruments,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatch,

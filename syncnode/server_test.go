@@ -20,11 +20,11 @@ func TestSlowBodyAndIdleConnectionsAreCut(t *testing.T) {
 	})
 	addr := strings.TrimPrefix(n.url, "http://")
 	slow := dial(t, addr)
-	_, _ = slow.Write([]byte("POST /v1/collections/orders/push HTTP/1.1\r\nHost: x\r\nLattice-Client: c1\r\n" +
+	_, _ = slow.Write([]byte("POST /v1/collections/orders/push HTTP/1.1\r\nHost: localhost\r\nLattice-Client: c1\r\n" +
 		"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"))
 	waitClosed(t, slow, "slow body")
 	idle := dial(t, addr)
-	_, _ = idle.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+	_, _ = idle.Write([]byte("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"))
 	r := bufio.NewReader(idle)
 	if line, _ := r.ReadString('\n'); !strings.Contains(line, "200") {
 		t.Fatalf("healthz: %q", line)
@@ -36,7 +36,7 @@ func TestSlowBodyAndIdleConnectionsAreCut(t *testing.T) {
 func TestOversizedHeadersAreRefused(t *testing.T) {
 	n := startNodeWith(t, func(c *config.Config) { c.Server.MaxHeaderBytes = 4096 })
 	conn := dial(t, strings.TrimPrefix(n.url, "http://"))
-	_, _ = conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 20000) + "\r\n\r\n"))
+	_, _ = conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: " + strings.Repeat("a", 20000) + "\r\n\r\n"))
 	line, _ := bufio.NewReader(conn).ReadString('\n')
 	if !strings.Contains(line, "431") {
 		t.Fatalf("oversized headers answered %q, want 431", line)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -72,6 +73,9 @@ func runNode(args []string, cfg config.Config, dev bool, stderr io.Writer) error
 	logger := slog.New(telemetry.LogHandler{Handler: slog.NewJSONHandler(stderr, nil)})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if dev {
+		warnIfExposed(cfg.Listen, logger)
+	}
 	tel, err := telemetry.Setup(ctx, cfg.Tenant)
 	if err != nil {
 		return err
@@ -99,6 +103,16 @@ func runNode(args []string, cfg config.Config, dev bool, stderr io.Writer) error
 		return errors.Join(err, st.Close(context.Background()))
 	}
 	return node.Serve(ctx, 25*time.Second)
+}
+
+// warnIfExposed warns loudly when lattice dev, which has no authentication,
+// listens beyond the loopback.
+func warnIfExposed(listen string, logger *slog.Logger) {
+	host, _, err := net.SplitHostPort(listen)
+	if ip := net.ParseIP(host); err == nil && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
+		return
+	}
+	logger.Warn("LATTICE DEV LISTENS BEYOND THE LOOPBACK (" + listen + "): it has no authentication; anyone who can reach this address may read and write every collection. Use lattice serve for anything but local development.")
 }
 
 // openBus returns the Redis Streams bus when fanout.redisURL is set, else the

@@ -33,6 +33,8 @@ type Config struct {
 	Fanout FanoutConfig `json:"fanout"`
 	// Server bounds connections and how long a client may take.
 	Server ServerConfig `json:"server"`
+	// CORS lets web pages of other origins call the API.
+	CORS CORSConfig `json:"cors"`
 	// Clock bounds client clocks.
 	Clock ClockConfig `json:"clock"`
 	// Limits bound requests and documents.
@@ -73,6 +75,16 @@ type ServerConfig struct {
 	// MaxConnections bounds the open connections, streams included (default
 	// 25000); further connections wait to be accepted.
 	MaxConnections int `json:"maxConnections"`
+	// LocalhostOnly answers only requests whose Host is the loopback (default true
+	// in dev: no web page can reach the node through DNS rebinding).
+	LocalhostOnly bool `json:"localhostOnly"`
+}
+
+// CORSConfig lets web pages of other origins call the API.
+type CORSConfig struct {
+	// AllowedOrigins: "*", exact origins ("https://app.example.com"), or any port of
+	// a host ("http://localhost:*"). Default: none in serve, localhost in dev.
+	AllowedOrigins []string `json:"allowedOrigins"`
 }
 
 // WithDefaults returns s with its zero values replaced by the defaults.
@@ -108,6 +120,11 @@ func (c *Config) validateServer() []error {
 	}
 	if s.MaxConnections < 0 {
 		errs = append(errs, errors.New("server.maxConnections: must not be negative"))
+	}
+	for _, o := range c.CORS.AllowedOrigins {
+		if o != "*" && !corsOrigin.MatchString(o) {
+			errs = append(errs, fmt.Errorf("cors.allowedOrigins %q: want *, scheme://host[:port] or scheme://host:*", o))
+		}
 	}
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 	return errs
@@ -193,7 +210,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // Dev returns the defaults of `lattice dev`.
 func Dev() Config {
 	return Config{Listen: "127.0.0.1:8080", Tenant: "dev", DataDir: "./data", Store: StoreConfig{Kind: "embedded"},
-		Auth: AuthConfig{Mode: "none"}, AutoCollections: true, Limits: defaultLimits, Retention: defaultRetention}
+		Auth: AuthConfig{Mode: "none"}, AutoCollections: true, Limits: defaultLimits, Retention: defaultRetention,
+		Server: ServerConfig{LocalhostOnly: true},
+		CORS:   CORSConfig{AllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"}}}
 }
 
 // Serve returns the defaults of `lattice serve`.
@@ -277,6 +296,8 @@ func (c *Config) validateFanout() []error {
 	}
 	return errs
 }
+
+var corsOrigin = regexp.MustCompile(`^https?://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:([0-9]{1,5}|\*))?$`)
 
 var streamPrefix = regexp.MustCompile(`^[A-Za-z0-9:_.-]{1,64}$`)
 

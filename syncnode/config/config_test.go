@@ -131,3 +131,18 @@ func TestServerSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestCORSOrigins(t *testing.T) {
+	c := Dev()
+	c.CORS.AllowedOrigins = []string{"*", "https://app.example.com", "http://localhost:*", "http://[::1]:8080"}
+	if err := c.Validate(true); err != nil {
+		t.Fatalf("valid origins refused: %v", err)
+	}
+	c.CORS.AllowedOrigins = []string{"app.example.com", "https://x.example/path", "ftp://x"}
+	err := c.Validate(true)
+	for _, bad := range c.CORS.AllowedOrigins {
+		if err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("origin %q not refused: %v", bad, err)
+		}
+	}
+}

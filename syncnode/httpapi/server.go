@@ -63,6 +63,12 @@ type Config struct {
 	// MaxStreams bounds the live streams open on the node (503 unavailable with
 	// Retry-After beyond); 0 means no bound.
 	MaxStreams int
+	// AllowedOrigins are the web origins allowed to call the API from a page
+	// (CORS): "*", exact origins, or "scheme://host:*" for any port. None: no CORS.
+	AllowedOrigins []string
+	// LocalhostOnly refuses requests whose Host is not the loopback (lattice dev:
+	// a web page cannot reach it through DNS rebinding).
+	LocalhostOnly bool
 	// BusHealth, when set, reports whether events flow between nodes; while it
 	// errs, /readyz answers "degraded" (the node still serves: the store is the
 	// truth and streams poll it).
@@ -177,7 +183,11 @@ func (a *API) Drain() {
 func (a *API) Feeds() *live.Feeds { return a.feeds }
 
 // ServeHTTP implements http.Handler.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.guard(w, r) {
+		a.mux.ServeHTTP(w, r)
+	}
+}
 
 // request is what every collection endpoint gets after authentication.
 type request struct {
@@ -261,7 +271,9 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	if err := a.cfg.Store.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": err.Error()})
+		a.cfg.Logger.WarnContext(r.Context(), "not ready: the store does not answer", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable",
+			"store": "unreachable; see the node's log"})
 		return
 	}
 	if a.cfg.BusHealth != nil {
