@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -136,7 +137,12 @@ func authenticator(ctx context.Context, cfg config.Config, logger *slog.Logger) 
 		logger.Warn("AUTH IS OFF: every request may read and write every collection (auth mode none, for `lattice dev` only)")
 		return auth.None{}, nil
 	}
-	jc := auth.JWTConfig{Tenant: cfg.Tenant, HS256Secret: []byte(cfg.Auth.HS256Secret), JWKSURL: cfg.Auth.JWKSURL}
+	a := cfg.Auth
+	jc := auth.JWTConfig{Tenant: cfg.Tenant, HS256Secret: []byte(a.HS256Secret), JWKSURL: a.JWKSURL,
+		Audience: a.Audience, Issuer: a.Issuer, MaxLifetime: a.MaxTokenLifetime.Duration}
+	if strings.HasPrefix(a.JWKSURL, "http://") {
+		logger.Warn("auth.jwksURL is plain http: anyone on the path can swap the keys that verify tokens; use https")
+	}
 	if cfg.Auth.PublicKeyFile != "" {
 		pemBytes, err := auth.ReadPEMFile(cfg.Auth.PublicKeyFile)
 		if err != nil {

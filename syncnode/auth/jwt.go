@@ -26,13 +26,21 @@ type JWTConfig struct {
 	JWKSURL string
 	// Leeway tolerates clock skew on exp/nbf/iat (default 30 s).
 	Leeway time.Duration
+	// Audience and Issuer, when set, must equal the token's `aud` (one of them) and
+	// `iss`. Both are required with a JWKS URL: a key set usually signs tokens for
+	// many services, and without them a token minted for another would pass.
+	Audience, Issuer string
+	// MaxLifetime, when set, refuses tokens without `iat` or whose `exp` is more
+	// than MaxLifetime after their `iat`.
+	MaxLifetime time.Duration
 }
 
 // JWT verifies bearer tokens.
 type JWT struct {
-	tenant  string
-	keyfunc jwt.Keyfunc
-	parser  *jwt.Parser
+	tenant      string
+	keyfunc     jwt.Keyfunc
+	parser      *jwt.Parser
+	maxLifetime time.Duration
 }
 
 // claims are the claims Lattice reads.
@@ -51,12 +59,24 @@ func NewJWT(ctx context.Context, cfg JWTConfig) (*JWT, error) {
 	if cfg.Leeway == 0 {
 		cfg.Leeway = 30 * time.Second
 	}
+	if cfg.JWKSURL != "" && (cfg.Audience == "" || cfg.Issuer == "") {
+		return nil, errors.New("jwt auth: auth.audience and auth.issuer are required with auth.jwksURL")
+	}
 	kf, methods, err := keySource(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	p := jwt.NewParser(jwt.WithValidMethods(methods), jwt.WithLeeway(cfg.Leeway), jwt.WithExpirationRequired())
-	return &JWT{tenant: cfg.Tenant, keyfunc: kf, parser: p}, nil
+	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithLeeway(cfg.Leeway), jwt.WithExpirationRequired()}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.MaxLifetime > 0 {
+		opts = append(opts, jwt.WithIssuedAt())
+	}
+	return &JWT{tenant: cfg.Tenant, keyfunc: kf, parser: jwt.NewParser(opts...), maxLifetime: cfg.MaxLifetime}, nil
 }
 
 func keySource(ctx context.Context, cfg JWTConfig) (jwt.Keyfunc, []string, error) {
@@ -106,6 +126,20 @@ func ReadPEMFile(path string) ([]byte, error) {
 	return b, nil
 }
 
+// checkLifetime refuses a token that lives longer than MaxLifetime.
+func (j *JWT) checkLifetime(c claims) error {
+	if j.maxLifetime <= 0 {
+		return nil
+	}
+	if c.IssuedAt == nil {
+		return fmt.Errorf("%w: the token has no iat (auth.maxTokenLifetime is set)", ErrUnauthenticated)
+	}
+	if life := c.ExpiresAt.Sub(c.IssuedAt.Time); life > j.maxLifetime {
+		return fmt.Errorf("%w: the token lives %s, longer than auth.maxTokenLifetime (%s)", ErrUnauthenticated, life, j.maxLifetime)
+	}
+	return nil
+}
+
 // Authenticate implements Authenticator.
 func (j *JWT) Authenticate(r *http.Request) (Principal, error) {
 	tok, ok := bearerToken(r)
@@ -115,6 +149,9 @@ func (j *JWT) Authenticate(r *http.Request) (Principal, error) {
 	var c claims
 	if _, err := j.parser.ParseWithClaims(tok, &c, j.keyfunc); err != nil {
 		return Principal{}, fmt.Errorf("%w: invalid token: %v", ErrUnauthenticated, err)
+	}
+	if err := j.checkLifetime(c); err != nil {
+		return Principal{}, err
 	}
 	if c.Tenant != j.tenant {
 		return Principal{}, fmt.Errorf("%w: the token is for tenant %q, this node serves %q", ErrForbidden, c.Tenant, j.tenant)

@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,8 +59,8 @@ func TestHS256(t *testing.T) {
 	if err != nil || p.Subject != "u1" || !p.Can(Write, "orders") || p.Can(Write, "invoices") || p.Can(Read, "other") {
 		t.Fatalf("good token: %+v, %v", p, err)
 	}
-	if _, err := a.Authenticate(request("", "?access_token="+good)); err != nil {
-		t.Fatalf("token in query: %v", err)
+	if _, err := a.Authenticate(httptest.NewRequest("GET", "/v1/stream?access_token="+good, nil)); err != nil {
+		t.Fatalf("token in a stream's query: %v", err)
 	}
 	expired := okClaims("acme")
 	expired["exp"] = time.Now().Add(-time.Hour).Unix()
@@ -132,15 +133,17 @@ func TestJWKS(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a, err := NewJWT(ctx, JWTConfig{Tenant: "acme", JWKSURL: srv.URL})
+	a, err := NewJWT(ctx, JWTConfig{Tenant: "acme", JWKSURL: srv.URL, Audience: "lattice", Issuer: "idp"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Authenticate(request(token(t, jwt.SigningMethodRS256, key, "k1", okClaims("acme")), "")); err != nil {
+	claims := okClaims("acme")
+	claims["aud"], claims["iss"] = "lattice", "idp"
+	if _, err := a.Authenticate(request(token(t, jwt.SigningMethodRS256, key, "k1", claims), "")); err != nil {
 		t.Fatalf("JWKS-verified token refused: %v", err)
 	}
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
-	if _, err := a.Authenticate(request(token(t, jwt.SigningMethodRS256, other, "k1", okClaims("acme")), "")); !errors.Is(err, ErrUnauthenticated) {
+	if _, err := a.Authenticate(request(token(t, jwt.SigningMethodRS256, other, "k1", claims), "")); !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("token of an unknown key accepted: %v", err)
 	}
 }
@@ -153,5 +156,57 @@ func TestNewJWTNeedsExactlyOneKeySource(t *testing.T) {
 	}
 	if _, err := NewJWT(context.Background(), JWTConfig{Tenant: "a", PublicKeyPEM: []byte("not pem")}); err == nil {
 		t.Error("garbage PEM accepted")
+	}
+}
+
+func TestAudienceIssuerAndLifetime(t *testing.T) {
+	a, err := NewJWT(context.Background(), JWTConfig{Tenant: "acme", HS256Secret: []byte(secret),
+		Audience: "lattice", Issuer: "https://auth.example.com", MaxLifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	claims := func(edit func(jwt.MapClaims)) jwt.MapClaims {
+		c := okClaims("acme")
+		c["aud"], c["iss"], c["iat"] = "lattice", "https://auth.example.com", now.Unix()
+		edit(c)
+		return c
+	}
+	if _, err := a.Authenticate(request(token(t, jwt.SigningMethodHS256, []byte(secret), "", claims(func(jwt.MapClaims) {})), "")); err != nil {
+		t.Fatalf("good token refused: %v", err)
+	}
+	for name, edit := range map[string]func(jwt.MapClaims){
+		"other audience": func(c jwt.MapClaims) { c["aud"] = "billing" },
+		"no audience":    func(c jwt.MapClaims) { delete(c, "aud") },
+		"other issuer":   func(c jwt.MapClaims) { c["iss"] = "https://evil.example" },
+		"no iat":         func(c jwt.MapClaims) { delete(c, "iat") },
+		"lives a day":    func(c jwt.MapClaims) { c["exp"] = now.Add(24 * time.Hour).Unix() },
+	} {
+		if _, err := a.Authenticate(request(token(t, jwt.SigningMethodHS256, []byte(secret), "", claims(edit)), "")); !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("%s: accepted (%v)", name, err)
+		}
+	}
+	if _, err := NewJWT(context.Background(), JWTConfig{Tenant: "acme", JWKSURL: "https://auth.example.com/jwks"}); err == nil {
+		t.Error("a JWKS URL without audience and issuer accepted")
+	}
+}
+
+func TestAccessTokenOnlyInStreamURLs(t *testing.T) {
+	a, err := NewJWT(context.Background(), JWTConfig{Tenant: "acme", HS256Secret: []byte(secret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := token(t, jwt.SigningMethodHS256, []byte(secret), "", okClaims("acme"))
+	for target, ok := range map[string]bool{"GET /v1/stream?collections=orders": true, "GET /v1/rxdb/orders/stream": true,
+		"GET /v1/collections/orders/pull": false, "POST /v1/collections/orders/push": false, "POST /v1/rxdb/orders/stream": false} {
+		method, path, _ := strings.Cut(target, " ")
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		_, err := a.Authenticate(httptest.NewRequest(method, path+sep+"access_token="+tok, nil))
+		if (err == nil) != ok {
+			t.Errorf("%s with ?access_token=: err=%v, want accepted=%v", target, err, ok)
+		}
 	}
 }

@@ -61,8 +61,9 @@ func (None) Authenticate(*http.Request) (Principal, error) {
 	return Principal{Subject: "anonymous", Scopes: []string{"*"}}, nil
 }
 
-// bearerToken returns the token of an "Authorization: Bearer" header, or of the
-// access_token query parameter (EventSource cannot set headers).
+// bearerToken returns the token of an "Authorization: Bearer" header, or, on GET
+// stream routes only, of the access_token query parameter (EventSource cannot set
+// headers; elsewhere a token in a URL would only end up in logs).
 func bearerToken(r *http.Request) (string, bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
@@ -70,6 +71,9 @@ func bearerToken(r *http.Request) (string, bool) {
 			return "", false
 		}
 		return strings.TrimSpace(tok), true
+	}
+	if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/stream") {
+		return "", false // only EventSource, which cannot set headers, may put it in the URL
 	}
 	tok := r.URL.Query().Get("access_token")
 	return tok, tok != ""

@@ -156,6 +156,12 @@ type AuthConfig struct {
 	PublicKeyFile string `json:"publicKeyFile"`
 	// JWKSURL is fetched (and refreshed) for the verification keys.
 	JWKSURL string `json:"jwksURL"`
+	// Audience and Issuer must equal the tokens' aud and iss; required with
+	// JWKSURL.
+	Audience string `json:"audience"`
+	Issuer   string `json:"issuer"`
+	// MaxTokenLifetime, when set, refuses tokens without iat or living longer.
+	MaxTokenLifetime Duration `json:"maxTokenLifetime"`
 }
 
 // ClockConfig bounds client clocks.
@@ -314,6 +320,12 @@ func (c *Config) validateAuth(dev bool) []error {
 		}
 		if a.HS256Secret != "" && len(a.HS256Secret) < 32 {
 			return []error{errors.New("auth.hs256Secret: use at least 32 bytes")}
+		}
+		if a.JWKSURL != "" && (a.Audience == "" || a.Issuer == "") {
+			return []error{errors.New("auth.audience and auth.issuer: required with auth.jwksURL (a key set signs tokens for other services too)")}
+		}
+		if a.MaxTokenLifetime.Duration < 0 {
+			return []error{errors.New("auth.maxTokenLifetime: must not be negative")}
 		}
 	default:
 		return []error{fmt.Errorf("auth.mode %q: want jwt or none", a.Mode)}
