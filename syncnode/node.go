@@ -24,11 +24,13 @@ import (
 
 // Node is one running sync node: the store, the merge engine and the HTTP server.
 type Node struct {
-	cfg    config.Config
-	store  store.Store
-	api    *httpapi.API
-	logger *slog.Logger
-	ln     net.Listener
+	cfg     config.Config
+	store   store.Store
+	api     *httpapi.API
+	metrics http.Handler
+	logger  *slog.Logger
+	ln      net.Listener
+	adminLn net.Listener
 }
 
 // Deps are what a node is wired from, besides its configuration.
@@ -64,7 +66,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 	api := httpapi.New(httpapi.Config{MaxStreams: cfg.Limits.MaxStreams,
 		AllowedOrigins: cfg.CORS.AllowedOrigins, LocalhostOnly: cfg.Server.LocalhostOnly,
 		Engine: engine, Store: traced, Collections: cfg.CollectionSet(), Auth: deps.Auth, Hub: hub, Logger: logger,
-		Metrics: tel.MetricsHandler(), Instruments: tel.Instruments,
+		Metrics: mainMetrics(cfg, tel.MetricsHandler()), Instruments: tel.Instruments,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatch,
 		RequestsPerSecond: cfg.Limits.RequestsPerSecond, Burst: cfg.Limits.Burst,
 		Retention: cfg.Retention.Duration, Clients: clientsOf(st), BusHealth: busHealth(deps.Bus),
@@ -72,7 +74,16 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 	if err := tel.Observe(gauges(api.Feeds(), deps.Bus)); err != nil {
 		return nil, err
 	}
-	return &Node{cfg: cfg, store: st, api: api, logger: logger}, nil
+	return &Node{cfg: cfg, store: st, api: api, metrics: tel.MetricsHandler(), logger: logger}, nil
+}
+
+// mainMetrics is the metrics handler of the main listener: none when an admin
+// listener serves it.
+func mainMetrics(cfg config.Config, h http.Handler) http.Handler {
+	if cfg.Admin.Listen != "" {
+		return nil
+	}
+	return h
 }
 
 // gauges are the node's live-stream and fanout values for metrics.
@@ -126,42 +137,86 @@ func traceParent(ctx context.Context) string {
 // Handler returns the node's HTTP handler.
 func (n *Node) Handler() http.Handler { return n.api }
 
-// Listen binds the configured address; Addr then reports it.
+// Listen binds the configured addresses (and the admin one, if any); Addr and
+// AdminAddr then report them.
 func (n *Node) Listen() error {
 	ln, err := net.Listen("tcp", n.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", n.cfg.Listen, err)
 	}
 	n.ln = ln
+	if n.cfg.Admin.Listen == "" {
+		return nil
+	}
+	if n.adminLn, err = net.Listen("tcp", n.cfg.Admin.Listen); err != nil {
+		ln.Close()
+		return fmt.Errorf("admin.listen on %s: %w", n.cfg.Admin.Listen, err)
+	}
 	return nil
 }
 
 // Addr returns the bound address (after Listen).
 func (n *Node) Addr() string { return n.ln.Addr().String() }
 
-// Serve serves HTTP until ctx ends, then shuts down gracefully: in-flight pushes
-// finish (up to drain), then the store closes.
+// AdminAddr returns the bound admin address ("" without one).
+func (n *Node) AdminAddr() string {
+	if n.adminLn == nil {
+		return ""
+	}
+	return n.adminLn.Addr().String()
+}
+
+// Serve serves HTTP (HTTPS with tls configured) until ctx ends, then shuts down
+// gracefully: in-flight pushes finish (up to drain), then the store closes.
 func (n *Node) Serve(ctx context.Context, drain time.Duration) error {
 	sc := n.cfg.Server.WithDefaults()
 	srv := &http.Server{Handler: n.api, ReadHeaderTimeout: sc.ReadHeaderTimeout.Duration,
 		ReadTimeout: sc.ReadTimeout.Duration, IdleTimeout: sc.IdleTimeout.Duration, MaxHeaderBytes: sc.MaxHeaderBytes}
 	srv.RegisterOnShutdown(n.api.Drain)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(netutil.LimitListener(n.ln, sc.MaxConnections)) }()
-	n.logger.Info("lattice node serving", "addr", n.Addr(), "tenant", n.cfg.Tenant, "store", n.cfg.Store.Kind)
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	go func() { errc <- n.serveMain(srv, netutil.LimitListener(n.ln, sc.MaxConnections)) }()
+	if n.adminLn != nil {
+		admin := &http.Server{Handler: n.api.AdminHandler(n.metrics), ReadHeaderTimeout: sc.ReadHeaderTimeout.Duration}
+		servers = append(servers, admin)
+		go func() { errc <- admin.Serve(n.adminLn) }()
+	}
+	n.logger.Info("lattice node serving", "addr", n.Addr(), "admin", n.AdminAddr(), "tls", n.cfg.TLS.CertFile != "",
+		"tenant", n.cfg.Tenant, "store", n.cfg.Store.Kind)
 	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
 		n.logger.Info("shutting down: finishing in-flight requests", "drain", drain.String())
-		sctx, cancel := context.WithTimeout(context.Background(), drain)
-		err = srv.Shutdown(sctx)
-		cancel()
 	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
+	err = errors.Join(ignoreClosed(err), shutdown(servers, drain))
 	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return errors.Join(err, n.store.Close(cctx))
+}
+
+// serveMain serves the API on ln, over TLS when configured.
+func (n *Node) serveMain(srv *http.Server, ln net.Listener) error {
+	if t := n.cfg.TLS; t.CertFile != "" {
+		return srv.ServeTLS(ln, t.CertFile, t.KeyFile)
+	}
+	return srv.Serve(ln)
+}
+
+// shutdown stops every server, letting in-flight requests finish for up to drain.
+func shutdown(servers []*http.Server, drain time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	var errs []error
+	for _, s := range servers {
+		errs = append(errs, ignoreClosed(s.Shutdown(ctx)))
+	}
+	return errors.Join(errs...)
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
 }

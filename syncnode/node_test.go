@@ -24,11 +24,12 @@ import (
 )
 
 type runningNode struct {
-	url    string
-	spans  *tracetest.SpanRecorder
-	logs   *bytes.Buffer
-	cancel context.CancelFunc
-	done   chan error
+	url      string
+	adminURL string
+	spans    *tracetest.SpanRecorder
+	logs     *bytes.Buffer
+	cancel   context.CancelFunc
+	done     chan error
 }
 
 func startNode(t *testing.T) *runningNode {
@@ -60,7 +61,14 @@ func startNodeWith(t *testing.T, tweak func(*config.Config)) *runningNode {
 	if err := n.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	rn := &runningNode{url: "http://" + n.Addr(), spans: rec, logs: logs, cancel: cancel, done: make(chan error, 1)}
+	scheme := "http://"
+	if cfg.TLS.CertFile != "" {
+		scheme = "https://"
+	}
+	rn := &runningNode{url: scheme + n.Addr(), spans: rec, logs: logs, cancel: cancel, done: make(chan error, 1)}
+	if a := n.AdminAddr(); a != "" {
+		rn.adminURL = "http://" + a
+	}
 	go func() { rn.done <- n.Serve(ctx, 5*time.Second) }()
 	t.Cleanup(func() { cancel(); <-rn.done })
 	return rn

@@ -35,6 +35,10 @@ type Config struct {
 	Server ServerConfig `json:"server"`
 	// CORS lets web pages of other origins call the API.
 	CORS CORSConfig `json:"cors"`
+	// TLS, when set, serves HTTPS (otherwise put a TLS-terminating proxy in front).
+	TLS TLSConfig `json:"tls"`
+	// Admin, when set, moves /metrics to a listener of its own.
+	Admin AdminConfig `json:"admin"`
 	// Clock bounds client clocks.
 	Clock ClockConfig `json:"clock"`
 	// Limits bound requests and documents.
@@ -80,6 +84,19 @@ type ServerConfig struct {
 	LocalhostOnly bool `json:"localhostOnly"`
 }
 
+// TLSConfig serves HTTPS from a certificate and key in PEM files.
+type TLSConfig struct {
+	CertFile string `json:"certFile"`
+	KeyFile  string `json:"keyFile"`
+}
+
+// AdminConfig is the operators' listener.
+type AdminConfig struct {
+	// Listen, when set, serves /metrics, /healthz and /readyz there, and /metrics
+	// no longer on the main listener (keep it off the public network).
+	Listen string `json:"listen"`
+}
+
 // CORSConfig lets web pages of other origins call the API.
 type CORSConfig struct {
 	// AllowedOrigins: "*", exact origins ("https://app.example.com"), or any port of
@@ -120,6 +137,12 @@ func (c *Config) validateServer() []error {
 	}
 	if s.MaxConnections < 0 {
 		errs = append(errs, errors.New("server.maxConnections: must not be negative"))
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("tls: set both certFile and keyFile, or neither"))
+	}
+	if c.Admin.Listen != "" && c.Admin.Listen == c.Listen {
+		errs = append(errs, errors.New("admin.listen: must differ from listen"))
 	}
 	for _, o := range c.CORS.AllowedOrigins {
 		if o != "*" && !corsOrigin.MatchString(o) {

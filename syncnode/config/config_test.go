@@ -146,3 +146,15 @@ func TestCORSOrigins(t *testing.T) {
 		}
 	}
 }
+
+func TestTLSAndAdminSettings(t *testing.T) {
+	c := Dev()
+	c.TLS = TLSConfig{CertFile: "cert.pem"}
+	c.Admin.Listen = c.Listen
+	err := c.Validate(true)
+	for _, want := range []string{"tls:", "admin.listen"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q: %v", want, err)
+		}
+	}
+}

@@ -39,7 +39,8 @@ type Config struct {
 	// Hub wakes live streams when collections change.
 	Hub    *fanout.Hub
 	Logger *slog.Logger
-	// Metrics serves GET /metrics (optional).
+	// Metrics serves GET /metrics (optional; a node with an admin listener serves
+	// it there instead, AdminHandler).
 	Metrics http.Handler
 	// Instruments records request, connection and feed-lag metrics (optional).
 	Instruments *telemetry.Instruments
@@ -177,6 +178,18 @@ func (a *API) Drain() {
 		a.drainDetached()
 		a.stopFeeds()
 	})
+}
+
+// AdminHandler serves what operators scrape and probe, for a listener of its own:
+// GET /metrics (when metrics is set), /healthz and /readyz.
+func (a *API) AdminHandler(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
+	return mux
 }
 
 // Feeds returns the node's shared feed readers (for metrics).
