@@ -38,8 +38,20 @@ func startCluster(t *testing.T, extraEnv ...string) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, root: root, dir: t.TempDir(), port: freeBase(t)}
-	c.env = append([]string{"LATTICE_CLUSTER_DIR=" + c.dir, "LATTICE_CLUSTER_PORT=" + strconv.Itoa(c.port)}, extraEnv...)
+	c := &cluster{t: t, root: root}
+	for attempt := 1; ; attempt++ { // a port found free can be taken before the cluster binds it
+		c.dir, c.port = t.TempDir(), freeBase(t)
+		c.env = append([]string{"LATTICE_CLUSTER_DIR=" + c.dir, "LATTICE_CLUSTER_PORT=" + strconv.Itoa(c.port)}, extraEnv...)
+		out, err := c.sh("up")
+		if err == nil {
+			break
+		}
+		c.sh("down")
+		if attempt == 3 {
+			t.Fatalf("hack/cluster.sh up: %v\n%s", err, out)
+		}
+		t.Logf("hack/cluster.sh up failed (attempt %d), trying other ports: %v\n%s", attempt, err, out)
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, n := range []string{"1", "2", "3"} {
@@ -48,7 +60,6 @@ func startCluster(t *testing.T, extraEnv ...string) *cluster {
 		}
 		c.sh("down")
 	})
-	c.mustSh("up")
 	c.token = strings.TrimSpace(c.mustSh("token"))
 	return c
 }
@@ -56,7 +67,7 @@ func startCluster(t *testing.T, extraEnv ...string) *cluster {
 // freeBase finds a base port whose replica, Redis and FerretDB ports are all free.
 func freeBase(t *testing.T) int {
 	for range 100 {
-		base := 20000 + rand.IntN(20000)
+		base := 20000 + rand.IntN(12000) // below the ephemeral range (32768-), which other tests' sockets use
 		if portsFree(base, base+1, base+2, base+10, base+11) {
 			return base
 		}
