@@ -199,6 +199,8 @@ ensure_config() {
       umask 077
       printf 'autoCollections: true\nauth:\n  mode: jwt\n  hs256Secret: "%s"\n' "$(cat "$SECRET")"
       printf 'collections:\n  workorders:\n    fields: {hours: counter, tags: set, notes: text}\n'
+      # One token serves every test client and benchmark listener: allow it many streams.
+      printf 'limits:\n  maxStreamsPerSubject: 20000\n'
       [[ -z $MAXLEN ]] || printf 'fanout:\n  maxLen: %s\n' "$MAXLEN"
     ) >"$CONFIG"
   fi

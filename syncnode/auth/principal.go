@@ -53,12 +53,15 @@ var (
 	ErrForbidden       = errors.New("forbidden")
 )
 
+// AnonymousSubject is the subject of every request None authenticates.
+const AnonymousSubject = "anonymous"
+
 // None authenticates everyone with every scope. Only `lattice dev` uses it.
 type None struct{}
 
 // Authenticate implements Authenticator.
 func (None) Authenticate(*http.Request) (Principal, error) {
-	return Principal{Subject: "anonymous", Scopes: []string{"*"}}, nil
+	return Principal{Subject: AnonymousSubject, Scopes: []string{"*"}}, nil
 }
 
 // bearerToken returns the token of an "Authorization: Bearer" header, or, on GET

@@ -212,6 +212,14 @@ type LimitsConfig struct {
 	// MaxStreams bounds the live streams open on one node (default 20000; 503
 	// unavailable with Retry-After beyond, so a load balancer tries another node).
 	MaxStreams int `json:"maxStreams"`
+	// MaxStreamsPerSubject bounds the streams one token subject has open on one
+	// node (default 1000 in serve, none in dev; 429 beyond).
+	MaxStreamsPerSubject int `json:"maxStreamsPerSubject"`
+	// PerAddressRequestsPerSecond and PerAddressBurst bound each remote address's
+	// requests before authentication (default off: behind a proxy or NAT every
+	// client shares an address; enable it when clients connect directly).
+	PerAddressRequestsPerSecond float64 `json:"perAddressRequestsPerSecond"`
+	PerAddressBurst             int     `json:"perAddressBurst"`
 }
 
 // CollectionConfig declares one collection.
@@ -239,7 +247,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // Dev returns the defaults of `lattice dev`.
 func Dev() Config {
 	return Config{Listen: "127.0.0.1:8080", Tenant: "dev", DataDir: "./data", Store: StoreConfig{Kind: "embedded"},
-		Auth: AuthConfig{Mode: "none"}, AutoCollections: true, Limits: defaultLimits, Retention: defaultRetention,
+		Auth: AuthConfig{Mode: "none"}, AutoCollections: true, Limits: devLimits, Retention: defaultRetention,
 		Server: ServerConfig{LocalhostOnly: true},
 		CORS:   CORSConfig{AllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"}}}
 }
@@ -250,7 +258,11 @@ func Serve() Config {
 		Limits: defaultLimits, Retention: defaultRetention}
 }
 
-var defaultLimits = LimitsConfig{RequestsPerSecond: 200, Burst: 400, MaxStreams: 20000}
+var defaultLimits = LimitsConfig{RequestsPerSecond: 200, Burst: 400, MaxStreams: 20000, MaxStreamsPerSubject: 1000}
+
+// devLimits has no rate limit: lattice dev serves one developer on the loopback,
+// whose tools and load generators should not be throttled.
+var devLimits = LimitsConfig{MaxStreams: 20000}
 
 // defaultRetention is how long a client may stay away before it must reset.
 var defaultRetention = Duration{90 * 24 * time.Hour}
@@ -298,8 +310,8 @@ func (c *Config) Validate(dev bool) error {
 	if c.Clock.MaxAhead.Duration < 0 {
 		bad("clock.maxAhead: must not be negative")
 	}
-	if c.Limits.MaxStreams < 0 {
-		bad("limits.maxStreams: must not be negative")
+	if l := c.Limits; l.MaxStreams < 0 || l.MaxStreamsPerSubject < 0 || l.PerAddressRequestsPerSecond < 0 || l.PerAddressBurst < 0 {
+		bad("limits.maxStreams, maxStreamsPerSubject, perAddressRequestsPerSecond, perAddressBurst: must not be negative")
 	}
 	if c.Retention.Duration < 0 {
 		bad("retention: must not be negative")

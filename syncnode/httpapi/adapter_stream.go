@@ -32,7 +32,8 @@ func (a *API) adapterStream(format string, resync resyncData, enc pageEncoder) h
 			encoder: func(string) live.Encoder { return jsonEncoder(enc) }}
 		first := func(c map[string]uint64) ([]byte, error) { return json.Marshal(resync(c[coll])) }
 		return a.serveStream(w, req.r, streamSpec{format: f, colls: []string{coll},
-			cursors: map[string]uint64{coll: cursor}, first: first, expires: req.principal.Expires})
+			cursors: map[string]uint64{coll: cursor}, first: first, expires: req.principal.Expires,
+			caller: callerKey(req.r, req.principal)})
 	}
 }
 

@@ -51,12 +51,16 @@ type wmRequest struct {
 // table by the handler.
 func (a *API) watermelon(action auth.Action, h func(http.ResponseWriter, *wmRequest) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.authenticate(r)
+		err := a.addrLimit.check(addressKey(r))
+		var p auth.Principal
+		if err == nil {
+			p, err = a.authenticate(r)
+		}
 		if err == nil && len(p.Scopes) == 0 {
 			err = errorf(http.StatusForbidden, protocol.CodeForbidden, "token has no scope")
 		}
 		if err == nil {
-			err = a.limit.check(r)
+			err = a.limit.check(callerKey(r, p))
 		}
 		if err == nil {
 			err = a.retention.check(r)

@@ -115,6 +115,11 @@ func (n *testNode) authed(method, path, token, body string) (int, protocol.Error
 // newJWTNode is a node of tenant acme that verifies HS256 tokens signed with
 // testSecret, serving collections orders and invoices.
 func newJWTNode(t *testing.T) *testNode {
+	return newJWTNodeWith(t, func(*httpapi.Config) {})
+}
+
+// newJWTNodeWith is newJWTNode whose API configuration tweak may change.
+func newJWTNodeWith(t *testing.T, tweak func(*httpapi.Config)) *testNode {
 	st := openStore(t)
 	cfg := config.Serve()
 	cfg.Collections = map[string]config.CollectionConfig{"orders": {}, "invoices": {}}
@@ -125,8 +130,9 @@ func newJWTNode(t *testing.T) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st, Collections: cfg.CollectionSet(), Auth: authn, Hub: hub})
-	return &testNode{t: t, srv: newServer(t, api)}
+	acfg := httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st, Collections: cfg.CollectionSet(), Auth: authn, Hub: hub}
+	tweak(&acfg)
+	return &testNode{t: t, srv: newServer(t, httpapi.New(acfg))}
 }
 
 // TestStreamsEndWhenTheTokenExpires: native and adapter streams, detached or not,

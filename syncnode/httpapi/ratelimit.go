@@ -10,10 +10,14 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/lattice-sync/lattice/api/protocol"
+	"github.com/lattice-sync/lattice/crdt"
+	"github.com/lattice-sync/lattice/syncnode/auth"
 )
 
-// limiter keeps one token bucket per caller (Lattice-Client id, or remote address
-// without one). Buckets idle for longer than idleAfter are forgotten.
+// limiter keeps one token bucket per key (callerKey: the token's subject; the
+// client id or the address when there is no authentication; or, before
+// authentication, the address). Buckets idle for longer than idleAfter are
+// forgotten.
 type limiter struct {
 	mu      sync.Mutex
 	rps     rate.Limit
@@ -36,14 +40,10 @@ func newLimiter(perSecond float64, burst int) *limiter {
 	return &limiter{rps: rate.Limit(perSecond), burst: max(burst, 1), buckets: map[string]*bucket{}, swept: time.Now()}
 }
 
-// check takes a token for r's caller, or returns a 429 with the wait.
-func (l *limiter) check(r *http.Request) error {
+// check takes a token for key, or returns a 429 with the wait.
+func (l *limiter) check(key string) error {
 	if l == nil {
 		return nil
-	}
-	key := r.Header.Get("Lattice-Client")
-	if key == "" {
-		key, _, _ = net.SplitHostPort(r.RemoteAddr)
 	}
 	now := time.Now()
 	l.mu.Lock()
@@ -58,11 +58,33 @@ func (l *limiter) check(r *http.Request) error {
 	l.mu.Unlock()
 	if wait := res.DelayFrom(now); wait > 0 {
 		res.CancelAt(now)
-		e := errorf(http.StatusTooManyRequests, protocol.CodeRateLimited, "too many requests from %s; retry after %s", key, wait.Round(time.Millisecond))
+		e := errorf(http.StatusTooManyRequests, protocol.CodeRateLimited, "too many requests; retry after %s", wait.Round(time.Millisecond))
 		e.retryAfter = int(math.Ceil(wait.Seconds()))
 		return e
 	}
 	return nil
+}
+
+// callerKey is whom a request is counted against: the token's subject (a user
+// cannot escape the limit with new client ids, nor lock another user out with
+// theirs); without authentication, the client id or else the address.
+func callerKey(r *http.Request, p auth.Principal) string {
+	if p.Subject != "" && p.Subject != auth.AnonymousSubject {
+		return "sub:" + p.Subject
+	}
+	if c := r.Header.Get("Lattice-Client"); c != "" && crdt.ValidateActor(c) == nil {
+		return "client:" + c
+	}
+	return addressKey(r)
+}
+
+// addressKey is the remote address's host, for limits before authentication.
+func addressKey(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "addr:" + host
 }
 
 func (l *limiter) sweep(now time.Time) {

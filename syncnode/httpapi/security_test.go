@@ -2,11 +2,15 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/lattice-sync/lattice/api/protocol"
 	"github.com/lattice-sync/lattice/fanout"
 	"github.com/lattice-sync/lattice/syncnode/auth"
 	"github.com/lattice-sync/lattice/syncnode/config"
@@ -71,4 +75,96 @@ func getAs(t *testing.T, n *testNode, path, token, client string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// tokenFor signs a token of tenant acme with every scope for subject sub.
+func tokenFor(t *testing.T, sub string) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": sub, "tenant": "acme", "scope": "*", "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString([]byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// requestAs sends a request with a token (none when empty) and a client id and
+// returns the status and the error code.
+func requestAs(t *testing.T, n *testNode, method, path, token, client, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, n.srv.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Lattice-Client", client)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var eb protocol.ErrorBody
+	if resp.StatusCode != 200 {
+		_ = json.NewDecoder(resp.Body).Decode(&eb)
+	}
+	return resp.StatusCode, eb.Error.Code
+}
+
+// TestRateLimitIsKeyedOnTheTokenSubject: new client ids do not escape a user's
+// limit, another user's client id does not lock them out, and streams count.
+func TestRateLimitIsKeyedOnTheTokenSubject(t *testing.T) {
+	n := newJWTNodeWith(t, func(c *httpapi.Config) { c.RequestsPerSecond, c.Burst = 0.01, 2 })
+	u, v := tokenFor(t, "u"), tokenFor(t, "v")
+	for i, client := range []string{"victim", "a2"} { // u's burst
+		if s, code := requestAs(t, n, "GET", "/v1/collections/orders/pull", u, client, ""); s != 200 {
+			t.Fatalf("request %d of u: %d %s", i, s, code)
+		}
+	}
+	if s, code := requestAs(t, n, "GET", "/v1/collections/orders/pull", u, "brand-new-id", ""); s != 429 || code != protocol.CodeRateLimited {
+		t.Errorf("u with a new client id past the limit: %d %s, want 429", s, code)
+	}
+	if s, code := requestAs(t, n, "GET", "/v1/stream?collections=orders", u, "another-id", ""); s != 429 {
+		t.Errorf("u's stream past the limit: %d %s, want 429", s, code)
+	}
+	if s, code := requestAs(t, n, "GET", "/v1/collections/orders/pull", v, "victim", ""); s != 200 {
+		t.Errorf("v using the id u used: %d %s, want 200", s, code)
+	}
+}
+
+// TestPerAddressLimitComesBeforeAuthentication: a flood without tokens is answered
+// 429 by the address limit before any token is checked.
+func TestPerAddressLimitComesBeforeAuthentication(t *testing.T) {
+	n := newJWTNodeWith(t, func(c *httpapi.Config) { c.PerAddressRequestsPerSecond, c.PerAddressBurst = 0.01, 2 })
+	want := []int{401, 401, 429}
+	for i, w := range want {
+		if s, _ := requestAs(t, n, "GET", "/v1/collections/orders/pull", "", "c1", ""); s != w {
+			t.Errorf("request %d without a token: %d, want %d", i, s, w)
+		}
+	}
+}
+
+// TestStreamsPerSubjectAreCapped: a user past MaxStreamsPerSubject gets 429; other
+// users do not.
+func TestStreamsPerSubjectAreCapped(t *testing.T) {
+	n := newJWTNodeWith(t, func(c *httpapi.Config) { c.MaxStreamsPerSubject = 1 })
+	u := tokenFor(t, "u")
+	req, _ := http.NewRequest("GET", n.srv.URL+"/v1/stream?collections=orders", nil)
+	req.Header.Set("Authorization", "Bearer "+u)
+	first, err := http.DefaultClient.Do(req)
+	if err != nil || first.StatusCode != 200 {
+		t.Fatalf("first stream: %v %v", first, err)
+	}
+	defer first.Body.Close()
+	if s, code := requestAs(t, n, "GET", "/v1/rxdb/orders/stream", u, "c2", ""); s != 429 || code != protocol.CodeRateLimited {
+		t.Errorf("u's second stream: %d %s, want 429", s, code)
+	}
+	resp, err := http.DefaultClient.Do(func() *http.Request {
+		r, _ := http.NewRequest("GET", n.srv.URL+"/v1/stream?collections=orders", nil)
+		r.Header.Set("Authorization", "Bearer "+tokenFor(t, "v"))
+		return r
+	}())
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("v's stream: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }

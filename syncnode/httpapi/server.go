@@ -54,6 +54,14 @@ type Config struct {
 	// endpoints (429 rate_limited beyond); 0 turns the limit off.
 	RequestsPerSecond float64
 	Burst             int
+	// PerAddressRequestsPerSecond and PerAddressBurst bound each remote address's
+	// requests before authentication (429); 0 turns it off (behind a proxy every
+	// client shares its address).
+	PerAddressRequestsPerSecond float64
+	PerAddressBurst             int
+	// MaxStreamsPerSubject bounds the streams one token subject has open on the
+	// node (429 rate_limited beyond); 0 means no bound.
+	MaxStreamsPerSubject int
 	// Clients and Retention: a client not seen for longer than Retention must reset
 	// (410 client_reset_required); zero or nil turns this off.
 	Clients   store.Clients
@@ -86,6 +94,8 @@ type API struct {
 	drainOnce sync.Once
 	feeds     *live.Feeds
 	streams   atomic.Int64
+	addrLimit *limiter
+	perSub    subjectStreams
 	detached  detachedSet
 	stopFeeds context.CancelFunc
 }
@@ -113,7 +123,8 @@ func New(cfg Config) *API {
 			OnPage: pageObserver(cfg.Hub, cfg.Instruments)})
 	}
 	a := &API{cfg: cfg, mux: http.NewServeMux(), drain: make(chan struct{}), limit: newLimiter(cfg.RequestsPerSecond, cfg.Burst),
-		retention: newRetention(cfg.Clients, cfg.Retention), feeds: cfg.Feeds, stopFeeds: stop}
+		retention: newRetention(cfg.Clients, cfg.Retention), feeds: cfg.Feeds, stopFeeds: stop,
+		addrLimit: newLimiter(cfg.PerAddressRequestsPerSecond, cfg.PerAddressBurst)}
 	a.routes()
 	return a
 }
@@ -221,9 +232,13 @@ var collectionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // turns the handler's error into a PROTOCOL.md error response.
 func (a *API) handle(action auth.Action, h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := a.authorize(r, action)
+		err := a.addrLimit.check(addressKey(r))
+		var req *request
 		if err == nil {
-			err = a.limit.check(r)
+			req, err = a.authorize(r, action)
+		}
+		if err == nil {
+			err = a.limit.check(callerKey(r, req.principal))
 		}
 		if err == nil {
 			err = a.retention.check(r)

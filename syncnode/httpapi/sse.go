@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
@@ -93,12 +94,14 @@ type streamSpec struct {
 	// expires, when set, is when the client's token expires: the stream ends then
 	// and the client reconnects with a fresh one.
 	expires time.Time
+	// caller is whom the stream counts against (callerKey).
+	caller string
 }
 
 // serveStream serves an admitted stream: detached from its goroutine when the
 // connection allows (HTTP/1.x), else in this goroutine until it ends.
 func (a *API) serveStream(w http.ResponseWriter, r *http.Request, spec streamSpec) error {
-	release, err := a.admitStream(r.Context())
+	release, err := a.admitStream(r.Context(), spec.caller)
 	if err != nil {
 		return err
 	}
@@ -287,9 +290,15 @@ func (a *API) cutStream(ctx context.Context) {
 	}
 }
 
-// admitStream counts a new stream against MaxStreams; release uncounts it.
-func (a *API) admitStream(ctx context.Context) (release func(), err error) {
+// admitStream counts a new stream against MaxStreams and the caller's
+// MaxStreamsPerSubject; release uncounts it.
+func (a *API) admitStream(ctx context.Context, caller string) (release func(), err error) {
+	if !a.perSub.add(caller, a.cfg.MaxStreamsPerSubject) {
+		return nil, errorf(http.StatusTooManyRequests, protocol.CodeRateLimited,
+			"this user has its maximum of %d streams open on this node; close one first", a.cfg.MaxStreamsPerSubject)
+	}
 	if n := a.streams.Add(1); a.cfg.MaxStreams > 0 && n > int64(a.cfg.MaxStreams) {
+		a.perSub.remove(caller)
 		a.streams.Add(-1)
 		e := errorf(http.StatusServiceUnavailable, protocol.CodeUnavailable,
 			"this node has its maximum of %d streams open; retry, or connect to another node", a.cfg.MaxStreams)
@@ -302,8 +311,37 @@ func (a *API) admitStream(ctx context.Context) (release func(), err error) {
 	}
 	return func() {
 		a.streams.Add(-1)
+		a.perSub.remove(caller)
 		if in := a.cfg.Instruments; in != nil {
 			in.Connections.Add(ctx, -1)
 		}
 	}, nil
+}
+
+// subjectStreams counts each caller's open streams.
+type subjectStreams struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// add counts one more stream of caller; false if that would pass limit (0: none).
+func (s *subjectStreams) add(caller string, limit int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if limit > 0 && s.n[caller] >= limit {
+		return false
+	}
+	if s.n == nil {
+		s.n = map[string]int{}
+	}
+	s.n[caller]++
+	return true
+}
+
+func (s *subjectStreams) remove(caller string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n[caller]--; s.n[caller] <= 0 {
+		delete(s.n, caller)
+	}
 }

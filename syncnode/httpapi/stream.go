@@ -27,7 +27,11 @@ import (
 // stream serves GET /v1/stream: every change of the listed collections after the
 // client's position, then live ones (sseStream).
 func (a *API) stream(w http.ResponseWriter, r *http.Request) {
-	spec, err := a.openStream(r)
+	err := a.addrLimit.check(addressKey(r))
+	var spec streamSpec
+	if err == nil {
+		spec, err = a.openStream(r)
+	}
 	if err == nil {
 		err = a.serveStream(w, r, spec)
 	}
@@ -65,11 +69,15 @@ func (a *API) openStream(r *http.Request) (streamSpec, error) {
 			return streamSpec{}, errorf(http.StatusForbidden, protocol.CodeForbidden, "token lacks scope read:%s", c).with("scope", "read:"+c)
 		}
 	}
+	caller := callerKey(r, p)
+	if err := a.limit.check(caller); err != nil {
+		return streamSpec{}, err
+	}
 	if err := a.retention.check(r); err != nil { // only once authorised: it records the client
 		return streamSpec{}, err
 	}
 	cursors, err := startCursors(r, colls)
-	return streamSpec{format: nativeFormat, colls: colls, cursors: cursors, expires: p.Expires}, err
+	return streamSpec{format: nativeFormat, colls: colls, cursors: cursors, expires: p.Expires, caller: caller}, err
 }
 
 // startCursors reads Last-Event-ID (a stream id) or ?checkpoint= (a pull checkpoint,

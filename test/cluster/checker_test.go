@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lattice-sync/lattice/syncnode/feed"
 )
 
 // The checker: writers whose pushes are acknowledged or of unknown outcome,
@@ -38,11 +40,15 @@ type history struct {
 	// acked and unknown hold the tags of acknowledged pushes and of pushes whose
 	// outcome is unknown; each push adds one tag and increments hours by 1.
 	acked, unknown map[string][]string
+	// reached is the greatest feed position an acknowledgement reported: the
+	// final state is read once every replica's feed has passed it.
+	reached uint64
 }
 
-func (h *history) record(doc, tag string, ok bool) {
+func (h *history) record(doc, tag string, ok bool, position uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.reached = max(h.reached, position)
 	if ok {
 		h.acked[doc] = append(h.acked[doc], tag)
 	} else {
@@ -84,7 +90,7 @@ func TestCheckerNothingAcknowledgedIsLostUnderKillsAndRedisRestarts(t *testing.T
 	}
 	nemesis(t, c, run)
 	writers.Wait()
-	final := agreedState(t, c)
+	final := agreedState(t, c, hist.reached)
 	checkHistory(t, final, hist)
 	for _, v := range followers {
 		v.waitFor(t, final, 60*time.Second)
@@ -105,26 +111,44 @@ func write(ctx context.Context, t *testing.T, c *cluster, w int, stop time.Time,
 		tag := fmt.Sprintf("w%d-%d", w, mid)
 		body := fmt.Sprintf(`{"mutations":[{"id":%q,"mid":%d,"set":{"by":%q},"incr":{"hours":1},"add":{"tags":[%q]}}]}`,
 			doc, mid, tag, tag)
-		hist.record(doc, tag, pushUntilAcked(ctx, t, c, (w+mid)%3+1, client, body, giveUp))
+		ok, position := pushUntilAcked(ctx, t, c, (w+mid)%3+1, client, body, giveUp)
+		hist.record(doc, tag, ok, position)
 	}
 }
 
-// pushUntilAcked reports whether the push was acknowledged before giveUp.
-func pushUntilAcked(ctx context.Context, t *testing.T, c *cluster, n int, client, body string, giveUp time.Time) bool {
+// pushUntilAcked reports whether the push was acknowledged before giveUp, and the
+// feed position its acknowledgement reported.
+func pushUntilAcked(ctx context.Context, t *testing.T, c *cluster, n int, client, body string, giveUp time.Time) (bool, uint64) {
 	for ; time.Now().Before(giveUp); n = n%3 + 1 {
 		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		status, out, err := c.push(rctx, n, checkerColl, client, body)
 		cancel()
 		switch {
 		case err == nil && status == 200:
-			return true
+			return true, position(t, out)
 		case err == nil && status < 500 && status != 408 && status != 429:
 			t.Errorf("push refused with %d: %s", status, out)
-			return false
+			return false, 0
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return false
+	return false, 0
+}
+
+// position is the feed position of a push response's checkpoint.
+func position(t *testing.T, body string) uint64 {
+	var resp struct {
+		Checkpoint string `json:"checkpoint"`
+	}
+	if err := json.Unmarshal([]byte(body), &resp); err != nil {
+		t.Errorf("push response %q: %v", body, err)
+		return 0
+	}
+	seq, err := feed.Parse(resp.Checkpoint)
+	if err != nil {
+		t.Errorf("push response checkpoint %q: %v", resp.Checkpoint, err)
+	}
+	return seq
 }
 
 // nemesis kills and restarts replicas and Redis while the writers run.
@@ -140,7 +164,11 @@ func nemesis(t *testing.T, c *cluster, run time.Duration) {
 	for _, s := range steps {
 		time.Sleep(time.Until(start.Add(time.Duration(s.at * float64(run)))))
 		t.Logf("nemesis at %s: %v", time.Since(start).Round(time.Millisecond), s.args)
-		c.mustSh(s.args...)
+		if out, err := c.sh(s.args...); err != nil { // say why, then try once more
+			logs, _ := c.sh("logs", s.args[len(s.args)-1])
+			t.Logf("nemesis %v failed: %v\n%s\nits log:\n%s", s.args, err, out, tail(logs, nil))
+			c.mustSh(s.args...)
+		}
 	}
 	time.Sleep(time.Until(start.Add(run)))
 }
@@ -188,16 +216,14 @@ func pullAll(ctx context.Context, c *cluster, n int, checkpoint string) (map[str
 	}
 }
 
-// agreedState pulls every replica and checks they hold the same documents.
-func agreedState(t *testing.T, c *cluster) map[string]docState {
+// agreedState pulls every replica, once its feed has passed every acknowledged
+// push (a replica killed mid-allocation holds the feed back until its lease ends),
+// and checks they hold the same documents.
+func agreedState(t *testing.T, c *cluster, reached uint64) map[string]docState {
 	t.Helper()
 	var states []map[string]docState
 	for n := 1; n <= 3; n++ {
-		s, _, err := pullAll(context.Background(), c, n, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		states = append(states, s)
+		states = append(states, settledPull(t, c, n, reached))
 	}
 	for n, s := range states[1:] {
 		for id, d := range states[0] {
@@ -210,6 +236,24 @@ func agreedState(t *testing.T, c *cluster) map[string]docState {
 		}
 	}
 	return states[0]
+}
+
+// settledPull pulls replica n's whole collection once its checkpoint reaches
+// reached (within 60 s).
+func settledPull(t *testing.T, c *cluster, n int, reached uint64) map[string]docState {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		s, cp, err := pullAll(context.Background(), c, n, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seq, err := feed.Parse(cp); err == nil && seq >= reached {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %d's feed did not reach %d within 60 s (at %s)", n, reached, cp)
+		}
+	}
 }
 
 // checkHistory checks counters and sets against what the writers were told.
