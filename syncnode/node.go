@@ -71,7 +71,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		RequestsPerSecond: cfg.Limits.RequestsPerSecond, Burst: cfg.Limits.Burst,
 		PerAddressRequestsPerSecond: cfg.Limits.PerAddressRequestsPerSecond, PerAddressBurst: cfg.Limits.PerAddressBurst,
 		MaxStreamsPerSubject: cfg.Limits.MaxStreamsPerSubject,
-		Retention: cfg.Retention.Duration, Clients: clientsOf(st), BusHealth: busHealth(deps.Bus),
+		Retention:            cfg.Retention.Duration, Clients: clientsOf(st), BusHealth: busHealth(deps.Bus),
 	})
 	if err := tel.Observe(gauges(api.Feeds(), deps.Bus)); err != nil {
 		return nil, err

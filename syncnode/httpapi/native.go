@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -69,8 +70,12 @@ func (a *API) readBody(r *http.Request) ([]byte, error) {
 }
 
 // decodeJSON decodes raw, one JSON value, into v, refusing syntax errors, wrong
-// types, unknown fields and trailing data.
+// types, unknown fields, trailing data and whatever encoding/json would alter
+// instead of refusing (strictJSON).
 func decodeJSON(raw []byte, v any) error {
+	if err := strictJSON(raw, reflect.TypeOf(v)); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()

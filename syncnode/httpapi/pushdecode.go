@@ -23,8 +23,13 @@ type fastDecoder struct {
 	i int
 }
 
-// decodePushFast decodes body, or reports false to have encoding/json do it.
+// decodePushFast decodes body, or reports false to have encoding/json do it (and
+// strictJSON refuse what it must): values are passed on raw, so a body with
+// invalid UTF-8 or an unpaired surrogate escape anywhere is declined.
 func decodePushFast(body []byte) (protocol.PushRequest, bool) {
+	if !utf8.Valid(body) || unpairedSurrogate(body) >= 0 {
+		return protocol.PushRequest{}, false
+	}
 	d := &fastDecoder{b: body}
 	var req protocol.PushRequest
 	ok := d.object(func(key string) bool {

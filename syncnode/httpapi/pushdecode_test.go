@@ -24,6 +24,9 @@ var pushDecodeSeeds = []string{
 	`{"mutations":[{"id":"d","mid":1,"set":null}]}`, `{"mutations":null}`, `null`, `[]`,
 	`{"mutations":[{"id":"d","mid":1}]} x`, `{"mutations":[{"id":"d","mid":1}]}{}`, `{"mutations":[{"id":"d","mid":1,"delete":false}]}`,
 	`{"mutations":[{"id":"d","mid":1,"unset":[]}]}`, `{"mutations":[{"id":"d","mid":1,"set":{}}]}`,
+	"{\"mutations\":[{\"id\":\"a\",\"mid\":1,\"set\":{\"x\":\"\xc3\"}}]}",
+	`{"mutations":[{"id":"a","mid":1,"set":{"x":"\ud83d"}}]}`, `{"mutations":[{"id":"\ud83d\ude00","mid":1}]}`,
+	`{"Mutations":[{"id":"a","mid":1}]}`, `{"mutations":[{"ID":"a","mid":1}]}`,
 }
 
 // TestPushDecodeFastMatchesEncodingJSON: on every seed, the fast path either declines

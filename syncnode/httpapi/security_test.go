@@ -168,3 +168,33 @@ func TestStreamsPerSubjectAreCapped(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestInputThatEncodingJSONWouldAlterIsRefused: invalid UTF-8, unpaired surrogate
+// escapes and field names that differ only in case are refused with 400 and change
+// nothing, instead of being replaced (two distinct ids could collide) or matched.
+func TestInputThatEncodingJSONWouldAlterIsRefused(t *testing.T) {
+	n := newTestNode(t, openStore(t))
+	cases := map[string]struct{ body, code string }{
+		"invalid UTF-8 in an id":       {"{\"mutations\":[{\"id\":\"a\xff\",\"mid\":1,\"set\":{\"x\":1}}]}", protocol.CodeInvalidJSON},
+		"invalid UTF-8 in a value":     {"{\"mutations\":[{\"id\":\"a\",\"mid\":1,\"set\":{\"x\":\"\xc3\"}}]}", protocol.CodeInvalidJSON},
+		"lone high surrogate":          {`{"mutations":[{"id":"a\ud800","mid":1,"set":{"x":1}}]}`, protocol.CodeInvalidJSON},
+		"lone low surrogate":           {`{"mutations":[{"id":"a\udc00","mid":1,"set":{"x":1}}]}`, protocol.CodeInvalidJSON},
+		"reversed pair":                {`{"mutations":[{"id":"a\udc00\ud800","mid":1,"set":{"x":1}}]}`, protocol.CodeInvalidJSON},
+		"surrogate in a value":         {`{"mutations":[{"id":"a","mid":1,"set":{"x":"\ud83d"}}]}`, protocol.CodeInvalidJSON},
+		"Mutations":                    {`{"Mutations":[{"id":"a","mid":1,"set":{"x":1}}]}`, protocol.CodeInvalidMutation},
+		"ID":                           {`{"mutations":[{"ID":"a","mid":1,"set":{"x":1}}]}`, protocol.CodeInvalidMutation},
+		"Base in a splice":             {`{"mutations":[{"id":"a","mid":1,"splice":{"notes":{"Base":"","ops":[]}}}]}`, protocol.CodeInvalidMutation},
+		"escaped key still exact only": {`{"mutations":[{"i\u0044":"a","mid":1,"set":{"x":1}}]}`, protocol.CodeInvalidMutation},
+	}
+	for name, c := range cases {
+		if s, _, bad := n.push("c1", c.body); s != 400 || bad.Error.Code != c.code {
+			t.Errorf("%s: %d %+v, want 400 %s", name, s, bad.Error, c.code)
+		}
+	}
+	if s, _, bad := n.push("c1", `{"mutations":[{"id":"pair \ud83d\ude00","mid":1,"set":{"x":"\u00e9"}}]}`); s != 200 {
+		t.Errorf("a proper surrogate pair refused: %d %+v", s, bad)
+	}
+	if got := n.pullAll("orders"); len(got) != 1 || got[0].ID != "pair \U0001F600" {
+		t.Fatalf("refused pushes wrote something: %+v", got)
+	}
+}
