@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -155,6 +156,21 @@ func (p *parser) unsets(w *protocol.Mutation, m *Mutation) error {
 	return nil
 }
 
+// exactInteger reports whether raw, if it is an integer literal, is one a float64
+// holds exactly (within ±2^53); other numbers pass.
+func exactInteger(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	if bytes.ContainsAny(raw, ".eE") {
+		return true
+	}
+	i, err := strconv.ParseInt(string(raw), 10, 64)
+	return err == nil && i >= -MaxIncrement && i <= MaxIncrement
+}
+
+// MaxIncrement bounds an increment's magnitude: 2^53, up to which every integer is
+// exact in a float64 (and in JavaScript). A larger one would silently lose digits.
+const MaxIncrement = 1 << 53
+
 func (p *parser) incrs(w *protocol.Mutation, m *Mutation) error {
 	for _, k := range sortedKeys(w.Incr) {
 		if err := p.path(k, FieldCounter); err != nil {
@@ -163,6 +179,9 @@ func (p *parser) incrs(w *protocol.Mutation, m *Mutation) error {
 		d, err := parseNumber(w.Incr[k])
 		if err != nil || math.IsInf(d, 0) || math.IsNaN(d) {
 			return mutErr(protocol.CodeInvalidMutation, k, "increment %q is not a finite number", w.Incr[k])
+		}
+		if math.Abs(d) > MaxIncrement || !exactInteger(w.Incr[k]) {
+			return mutErr(protocol.CodeInvalidMutation, k, "increment %q is outside ±2^53: counters are exact only up to it", w.Incr[k])
 		}
 		m.Incr = append(m.Incr, PathNumber{Path: k, Delta: d})
 	}
