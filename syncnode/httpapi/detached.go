@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -34,6 +35,8 @@ type detached struct {
 	once    sync.Once
 	// expiry ends the stream when the client's token expires.
 	expiry atomic.Pointer[time.Timer]
+	// watched is the reaper's token (0: not watched).
+	watched atomic.Uint64
 }
 
 // connOut writes straight to the taken-over connection.
@@ -107,6 +110,7 @@ func (d *detached) start(ctx context.Context, first func(map[string]uint64) ([]b
 	if !expires.IsZero() {
 		d.expire(expires)
 	}
+	d.watched.Store(streamReaper.watch(d))
 	if d.idle() {
 		go d.flush()
 	}
@@ -188,6 +192,8 @@ func (d *detached) close() {
 		if t := d.expiry.Load(); t != nil {
 			t.Stop()
 		}
+		sc, _ := d.conn.(syscall.Conn)
+		streamReaper.forget(d.watched.Load(), sc)
 		_ = d.conn.Close()
 		d.s.fl.Close()
 		d.api.unregister(d)

@@ -133,3 +133,29 @@ func TestStreamOverHTTP2(t *testing.T) {
 	n.push("c1", `{"mutations":[{"id":"b","mid":2,"set":{"x":2}}]}`)
 	waitData(`"id":"b"`)
 }
+
+// TestAClosedStreamIsNoticedAtOnce: a detached stream whose client hangs up stops
+// counting against the limits right away, not at its next ping.
+func TestAClosedStreamIsNoticedAtOnce(t *testing.T) {
+	n := newTestNodeWith(t, openStore(t), func(c *httpapi.Config) { c.MaxStreams = 1 })
+	for i := range 3 {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "GET", n.srv.URL+"/v1/stream?collections=orders", nil)
+		var resp *http.Response
+		for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var err error
+			if resp, err = http.DefaultClient.Do(req); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode == 200 {
+				break
+			}
+			resp.Body.Close()
+			if time.Now().After(deadline) {
+				t.Fatalf("stream %d: still %d 3 s after the previous client hung up", i, resp.StatusCode)
+			}
+		}
+		cancel() // the client hangs up
+		resp.Body.Close()
+	}
+}
