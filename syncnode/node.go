@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
-	"golang.org/x/net/netutil"
 
 	"github.com/lattice-sync/lattice/fanout"
 	"github.com/lattice-sync/lattice/syncnode/auth"
@@ -177,7 +176,7 @@ func (n *Node) Serve(ctx context.Context, drain time.Duration) error {
 	srv.RegisterOnShutdown(n.api.Drain)
 	servers := []*http.Server{srv}
 	errc := make(chan error, 2)
-	go func() { errc <- n.serveMain(srv, netutil.LimitListener(n.ln, sc.MaxConnections)) }()
+	go func() { errc <- n.serveMain(srv, newLimitListener(n.ln, sc.MaxConnections)) }()
 	if n.adminLn != nil {
 		admin := &http.Server{Handler: n.api.AdminHandler(n.metrics), ReadHeaderTimeout: sc.ReadHeaderTimeout.Duration}
 		servers = append(servers, admin)

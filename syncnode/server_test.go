@@ -84,3 +84,27 @@ func TestStreamsOutliveTheReadTimeout(t *testing.T) {
 	pushOne(t, n.url, "late")
 	waitForLine(t, stream, `"late"`)
 }
+
+// TestConnectionCapAndStreamsBehindIt: past server.maxConnections a connection
+// waits until another closes; a detached stream behind the node's listener is
+// still noticed at once when its client hangs up, freeing its slot.
+func TestConnectionCapAndStreamsBehindIt(t *testing.T) {
+	n := startNodeWith(t, func(c *config.Config) { c.Server.MaxConnections = 1; c.Limits.MaxStreams = 1 })
+	addr := strings.TrimPrefix(n.url, "http://")
+	first := dial(t, addr)
+	_, _ = first.Write([]byte("GET /v1/stream?collections=orders HTTP/1.1\r\nHost: localhost\r\n\r\n"))
+	if line, _ := bufio.NewReader(first).ReadString('\n'); !strings.Contains(line, "200") {
+		t.Fatalf("stream: %q", line)
+	}
+	second := dial(t, addr)
+	_, _ = second.Write([]byte("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"))
+	_ = second.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := bufio.NewReader(second).ReadString('\n'); err == nil {
+		t.Fatal("a second connection was served past server.maxConnections 1")
+	}
+	first.Close() // the stream's client hangs up: its slot frees without any write
+	_ = second.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if line, err := bufio.NewReader(second).ReadString('\n'); err != nil || !strings.Contains(line, "200") {
+		t.Fatalf("second connection after the stream closed: %q %v", line, err)
+	}
+}
