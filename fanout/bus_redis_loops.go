@@ -1,6 +1,7 @@
 package fanout
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -203,12 +204,10 @@ func DecodeEvent(raw []byte) (Event, error) {
 func compareIDs(a, b string) int {
 	am, as := parseID(a)
 	bm, bs := parseID(b)
-	switch {
-	case am != bm:
-		return cmpUint(am, bm)
-	default:
-		return cmpUint(as, bs)
+	if c := cmp.Compare(am, bm); c != 0 {
+		return c
 	}
+	return cmp.Compare(as, bs)
 }
 
 func parseID(id string) (ms, seq uint64) {
@@ -219,16 +218,6 @@ func parseID(id string) (ms, seq uint64) {
 		return 0, 0
 	}
 	return ms, seq
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // writeLoop adds queued events to the stream until ctx ends. A batch that fails is

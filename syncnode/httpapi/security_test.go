@@ -11,11 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/lattice-sync/lattice/api/protocol"
-	"github.com/lattice-sync/lattice/fanout"
-	"github.com/lattice-sync/lattice/syncnode/auth"
-	"github.com/lattice-sync/lattice/syncnode/config"
 	"github.com/lattice-sync/lattice/syncnode/httpapi"
-	"github.com/lattice-sync/lattice/syncnode/merge"
 	"github.com/lattice-sync/lattice/syncnode/store"
 )
 
@@ -25,20 +21,12 @@ import (
 // newRetentionJWTNode is newJWTNode with client retention, so that requests record
 // their Lattice-Client in the store.
 func newRetentionJWTNode(t *testing.T) (*testNode, store.Clients) {
-	st := openStore(t)
-	cfg := config.Serve()
-	cfg.Collections = map[string]config.CollectionConfig{"orders": {}}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	hub, _ := fanout.NewHub(ctx, fanout.HubConfig{Bus: fanout.NewMemoryBus()})
-	authn, err := auth.NewJWT(ctx, auth.JWTConfig{Tenant: "acme", HS256Secret: []byte(testSecret)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clients := st.(store.Clients)
-	api := httpapi.New(httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st, Collections: cfg.CollectionSet(),
-		Auth: authn, Hub: hub, Clients: clients, Retention: time.Hour})
-	return &testNode{t: t, srv: newServer(t, api)}, clients
+	var clients store.Clients
+	n := newJWTNodeWith(t, func(c *httpapi.Config) {
+		clients = c.Store.(store.Clients)
+		c.Clients, c.Retention = clients, time.Hour
+	})
+	return n, clients
 }
 
 // TestClientHeaderIsRecordedOnlyAfterAuthorisationAndOnlyWhenValid: a token with
