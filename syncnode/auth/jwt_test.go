@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -209,4 +210,34 @@ func TestAccessTokenOnlyInStreamURLs(t *testing.T) {
 			t.Errorf("%s with ?access_token=: err=%v, want accepted=%v", target, err, ok)
 		}
 	}
+}
+
+// FuzzAuthenticate fuzzes the Authorization header and the access_token of a stream
+// URL: anything that is not a valid token of the node's tenant is refused with
+// ErrUnauthenticated or ErrForbidden, and never panics.
+func FuzzAuthenticate(f *testing.F) {
+	good := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "u1", "tenant": "acme", "scope": "*",
+		"exp": time.Now().Add(time.Hour).Unix()})
+	tok, _ := good.SignedString([]byte(secret))
+	for _, s := range []string{"Bearer " + tok, "Bearer", "bearer  x", "Basic dTpw", "Bearer a.b.c", "Bearer " + tok + "x", ""} {
+		f.Add(s, tok)
+	}
+	a, err := NewJWT(context.Background(), JWTConfig{Tenant: "acme", HS256Secret: []byte(secret)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, header, query string) {
+		r := httptest.NewRequest("GET", "/v1/stream", nil)
+		r.URL.RawQuery = url.Values{"access_token": {query}}.Encode()
+		if header != "" {
+			r.Header["Authorization"] = []string{header}
+		}
+		p, err := a.Authenticate(r)
+		switch {
+		case err == nil && p.Tenant != "acme":
+			t.Fatalf("accepted a token of tenant %q", p.Tenant)
+		case err != nil && !errors.Is(err, ErrUnauthenticated) && !errors.Is(err, ErrForbidden):
+			t.Fatalf("error %v wraps neither ErrUnauthenticated nor ErrForbidden", err)
+		}
+	})
 }
