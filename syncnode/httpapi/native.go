@@ -114,6 +114,7 @@ func (a *API) pull(w http.ResponseWriter, req *request) error {
 	if err != nil {
 		return err
 	}
+	page = page.Within(a.cfg.MaxPageBytes)
 	resp := protocol.PullResponse{Changes: make([]protocol.Change, 0, len(page.Records)),
 		Checkpoint: feed.Encode(page.Next), HasMore: page.HasMore, SchemaVersion: req.collection.Schema.Version}
 	resp.Changes = append(resp.Changes, toChanges(page.Records)...)

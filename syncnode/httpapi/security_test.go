@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -184,5 +185,44 @@ func TestInputThatEncodingJSONWouldAlterIsRefused(t *testing.T) {
 	}
 	if got := n.pullAll("orders"); len(got) != 1 || got[0].ID != "pair \U0001F600" {
 		t.Fatalf("refused pushes wrote something: %+v", got)
+	}
+}
+
+// TestPagesHaveAByteBudget: pull pages and stream events stop at MaxPageBytes (at
+// least one document each), and following the checkpoints still brings everything.
+func TestPagesHaveAByteBudget(t *testing.T) {
+	n := newTestNodeWith(t, openStore(t), func(c *httpapi.Config) { c.MaxPageBytes = 25 << 10 })
+	pad := strings.Repeat("x", 10<<10)
+	for i := range 5 {
+		if s, _, bad := n.push("c1", fmt.Sprintf(`{"mutations":[{"id":"d%d","mid":%d,"set":{"pad":%q}}]}`, i, i+1, pad)); s != 200 {
+			t.Fatalf("push %d: %d %+v", i, s, bad)
+		}
+	}
+	seen, cp := map[string]bool{}, ""
+	for pages := 0; ; pages++ {
+		var page protocol.PullResponse
+		if s := n.do("GET", "/v1/collections/orders/pull?checkpoint="+cp, "", "", &page); s != 200 {
+			t.Fatalf("pull: %d", s)
+		}
+		if len(page.Changes) > 2 {
+			t.Fatalf("a page of %d documents of 10 KB under a 25 KB budget", len(page.Changes))
+		}
+		for _, c := range page.Changes {
+			seen[c.ID] = true
+		}
+		if cp = page.Checkpoint; !page.HasMore {
+			break
+		}
+	}
+	if len(seen) != 5 {
+		t.Fatalf("following the checkpoints brought %d of 5 documents", len(seen))
+	}
+	events := n.openStream(t, "collections=orders", "")
+	for got := 0; got < 5; {
+		_, sc := next(t, events)
+		if len(sc.Changes) > 2 {
+			t.Fatalf("a stream event of %d documents under the budget", len(sc.Changes))
+		}
+		got += len(sc.Changes)
 	}
 }

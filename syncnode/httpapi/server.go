@@ -50,6 +50,9 @@ type Config struct {
 	MaxBatch int
 	// DefaultPullLimit and MaxPullLimit bound pull pages (defaults 1000 and 10000).
 	DefaultPullLimit, MaxPullLimit int
+	// MaxPageBytes bounds the documents of one pull page or stream event (default
+	// 8 MiB; a page always holds at least one document).
+	MaxPageBytes int
 	// RequestsPerSecond and Burst bound each client's requests to the collection
 	// endpoints (429 rate_limited beyond); 0 turns the limit off.
 	RequestsPerSecond float64
@@ -114,12 +117,15 @@ func New(cfg Config) *API {
 	if cfg.MaxPullLimit <= 0 {
 		cfg.MaxPullLimit = 10000
 	}
+	if cfg.MaxPageBytes <= 0 {
+		cfg.MaxPageBytes = 8 << 20
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	if cfg.Feeds == nil {
-		cfg.Feeds = live.New(ctx, live.Config{Store: cfg.Store, Hub: cfg.Hub, Logger: cfg.Logger,
+		cfg.Feeds = live.New(ctx, live.Config{Store: cfg.Store, Hub: cfg.Hub, Logger: cfg.Logger, PageBytes: cfg.MaxPageBytes,
 			OnPage: pageObserver(cfg.Hub, cfg.Instruments)})
 	}
 	a := &API{cfg: cfg, mux: http.NewServeMux(), drain: make(chan struct{}), limit: newLimiter(cfg.RequestsPerSecond, cfg.Burst),

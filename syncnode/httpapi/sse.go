@@ -217,6 +217,7 @@ func (s *sseStream) catchUp(ctx context.Context, coll string) error {
 		if err != nil {
 			return fmt.Errorf("read feed of %s: %w", coll, err)
 		}
+		page = page.Within(s.api.cfg.MaxPageBytes)
 		more = page.HasMore
 		p := &live.Page{Collection: coll, From: from, To: max(from, page.Next), Records: page.Records}
 		if err := s.deliver(p); err != nil {

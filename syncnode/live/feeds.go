@@ -19,6 +19,9 @@ type Config struct {
 	Hub *fanout.Hub
 	// PageLimit bounds the records of one page (default 1000).
 	PageLimit int
+	// PageBytes bounds the documents of one page (default 8 MiB; a page always
+	// holds at least one document).
+	PageBytes int
 	// RingPages is how many recent pages a tail keeps for streams that join a
 	// little behind it (default 64).
 	RingPages int
@@ -48,6 +51,9 @@ type Feeds struct {
 func New(ctx context.Context, cfg Config) *Feeds {
 	if cfg.PageLimit <= 0 {
 		cfg.PageLimit = 1000
+	}
+	if cfg.PageBytes <= 0 {
+		cfg.PageBytes = 8 << 20
 	}
 	if cfg.RingPages <= 0 {
 		cfg.RingPages = 64

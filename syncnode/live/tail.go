@@ -121,6 +121,7 @@ func (t *tail) readNew() error {
 		if err != nil {
 			return err
 		}
+		page = page.Within(f.cfg.PageBytes)
 		if page.Next <= t.pos && len(page.Records) == 0 {
 			return nil
 		}

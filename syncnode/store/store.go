@@ -107,3 +107,20 @@ type Clients interface {
 type BlindWriter interface {
 	BlindInserts() bool
 }
+
+// Within returns p cut to records whose documents add up to about maxBytes (at
+// least one record, whatever its size): a cut page ends at its last record's seq
+// and has more. maxBytes <= 0 leaves p as it is.
+func (p Page) Within(maxBytes int) Page {
+	if maxBytes <= 0 {
+		return p
+	}
+	size := 0
+	for i, r := range p.Records {
+		size += len(r.ID) + len(r.Doc) + len(r.Version) + 64
+		if size > maxBytes && i > 0 {
+			return Page{Records: p.Records[:i], Next: p.Records[i-1].Seq, HasMore: true}
+		}
+	}
+	return p
+}
