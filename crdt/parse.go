@@ -48,12 +48,18 @@ func ParseMutation(w *protocol.Mutation, client string, clock HLC, fields Fields
 	return m, nil
 }
 
+// MaxMid bounds mutation ids: 2^53, exact in JavaScript and far above what a
+// client counting its mutations reaches, so that mid+1 never wraps.
+const MaxMid = 1 << 53
+
 func checkHeader(w *protocol.Mutation, client string) error {
 	switch {
 	case w.ID == "" || len(w.ID) > MaxIDLen || !validUTF8NoNUL(w.ID):
 		return mutErr(protocol.CodeInvalidMutation, "id", "document id must be 1-%d bytes of UTF-8 without NUL", MaxIDLen)
 	case w.Mid == 0:
 		return mutErr(protocol.CodeInvalidMutation, "mid", "mid must be a positive integer")
+	case w.Mid > MaxMid:
+		return mutErr(protocol.CodeInvalidMutation, "mid", "mid must be at most 2^53 (a client counts its mutations from 1)")
 	case w.Delete && (len(w.Set)+len(w.Unset)+len(w.Incr)+len(w.Add)+len(w.Remove)+len(w.Splice) > 0):
 		return mutErr(protocol.CodeInvalidMutation, "delete", "delete cannot be combined with other edits; send them as a later mutation to revive the document")
 	}

@@ -19,6 +19,7 @@ func TestParseMutationRefusesBadInput(t *testing.T) {
 	}{
 		{"no id", `{"mid":1,"set":{"a":1}}`, protocol.CodeInvalidMutation},
 		{"zero mid", `{"id":"d","set":{"a":1}}`, protocol.CodeInvalidMutation},
+		{"mid past 2^53", `{"id":"d","mid":18446744073709551615,"set":{"a":1}}`, protocol.CodeInvalidMutation},
 		{"nothing to do", `{"id":"d","mid":1}`, protocol.CodeInvalidMutation},
 		{"delete with edits", `{"id":"d","mid":1,"delete":true,"set":{"a":1}}`, protocol.CodeInvalidMutation},
 		{"empty path", `{"id":"d","mid":1,"set":{"":1}}`, protocol.CodeInvalidPath},
