@@ -151,8 +151,23 @@ func position(t *testing.T, body string) uint64 {
 	return seq
 }
 
+// nemesisCycle is the longest one round of the nemesis takes: a longer run repeats
+// it, so that a run of minutes sees many kills and restarts.
+const nemesisCycle = 30 * time.Second
+
 // nemesis kills and restarts replicas and Redis while the writers run.
 func nemesis(t *testing.T, c *cluster, run time.Duration) {
+	start := time.Now()
+	rounds := max(1, int(run/nemesisCycle))
+	cycle := run / time.Duration(rounds)
+	for i := range rounds {
+		nemesisRound(t, c, start.Add(time.Duration(i)*cycle), cycle, start)
+	}
+	time.Sleep(time.Until(start.Add(run)))
+}
+
+// nemesisRound spreads one round of faults over cycle.
+func nemesisRound(t *testing.T, c *cluster, round time.Time, cycle time.Duration, start time.Time) {
 	steps := []struct {
 		at   float64
 		args []string
@@ -160,9 +175,8 @@ func nemesis(t *testing.T, c *cluster, run time.Duration) {
 		{0.15, []string{"kill", "2"}}, {0.35, []string{"start", "2"}}, {0.5, []string{"restart-redis"}},
 		{0.65, []string{"kill", "3"}}, {0.8, []string{"start", "3"}},
 	}
-	start := time.Now()
 	for _, s := range steps {
-		time.Sleep(time.Until(start.Add(time.Duration(s.at * float64(run)))))
+		time.Sleep(time.Until(round.Add(time.Duration(s.at * float64(cycle)))))
 		t.Logf("nemesis at %s: %v", time.Since(start).Round(time.Millisecond), s.args)
 		if out, err := c.sh(s.args...); err != nil { // say why, then try once more
 			logs, _ := c.sh("logs", s.args[len(s.args)-1])
@@ -170,7 +184,7 @@ func nemesis(t *testing.T, c *cluster, run time.Duration) {
 			c.mustSh(s.args...)
 		}
 	}
-	time.Sleep(time.Until(start.Add(run)))
+	time.Sleep(time.Until(round.Add(cycle)))
 }
 
 // docState is one document as a client sees it.
