@@ -111,15 +111,24 @@ pid_of() {
 
 # launch NAME CMD...: starts CMD in its own session, detached, output appended to
 # NAME's log, and records its pid. LATTICE_* variables of the caller are not passed on.
+# The process writes its own pid (setsid forks when it would lead a process group,
+# so $! is not always the process), then execs CMD under that pid.
 launch() {
-  local name=$1
+  local name=$1 pidf
   shift
+  pidf="$(pidfile "$name")"
+  rm -f "$pidf"
   (
     while read -r v; do unset "$v"; done < <(compgen -e | grep '^LATTICE_' || true)
     [[ $name != replica-* ]] || export LATTICE_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-    exec setsid nohup "$@" </dev/null >>"$(logfile "$name")" 2>&1
+    exec setsid nohup bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pidf" "$@" \
+      </dev/null >>"$(logfile "$name")" 2>&1
   ) &
-  echo $! >"$(pidfile "$name")"
+  local deadline=$((SECONDS + 10))
+  until [[ -s $pidf ]]; do
+    ((SECONDS < deadline)) || die "$name did not start; see $(logfile "$name")"
+    sleep 0.05
+  done
 }
 
 # wait_for NAME CHECK...: waits until CHECK succeeds, failing if NAME dies or TIMEOUT passes.
