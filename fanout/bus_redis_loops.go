@@ -17,7 +17,7 @@ import (
 const eventField = "e"
 
 // readCount is the most entries one XREAD returns. It must not exceed MaxLen: the
-// trim check in readBatch relies on it.
+// trim check (checkTrimmed) relies on it.
 const readCount = 512
 
 // readLoop follows the stream until ctx ends.

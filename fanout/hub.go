@@ -33,8 +33,7 @@ type Hub struct {
 	ctx    context.Context
 	mu     sync.Mutex
 	subs   map[string]map[*Subscription]struct{} // collection -> subscriptions
-	lastAt map[string]int64                      // collection -> At of its latest event
-	lastTP map[string]string                     // collection -> TraceParent of its latest event
+	last   map[string]Event                      // collection -> its latest event (by At)
 	settle map[string]uint64                     // collection -> Seq a settle watcher waits for
 }
 
@@ -46,8 +45,8 @@ func NewHub(ctx context.Context, cfg HubConfig) (*Hub, error) {
 	if cfg.SettleTimeout <= 0 {
 		cfg.SettleTimeout = 15 * time.Second
 	}
-	h := &Hub{cfg: cfg, ctx: ctx, subs: map[string]map[*Subscription]struct{}{}, lastAt: map[string]int64{},
-		lastTP: map[string]string{}, settle: map[string]uint64{}}
+	h := &Hub{cfg: cfg, ctx: ctx, subs: map[string]map[*Subscription]struct{}{}, last: map[string]Event{},
+		settle: map[string]uint64{}}
 	if err := cfg.Bus.Subscribe(ctx, h.deliver); err != nil {
 		return nil, err
 	}
@@ -105,19 +104,14 @@ func (h *Hub) Connections() int {
 	return len(seen)
 }
 
-// LastEventAt returns the At of the latest event of collection (0 if none).
-func (h *Hub) LastEventAt(collection string) int64 {
+// LastEvent returns when the latest event of collection was published (Unix ms, 0
+// if none) and its TraceParent, so a delivery can measure its lag and join the
+// trace of the push that caused it.
+func (h *Hub) LastEvent(collection string) (at int64, traceParent string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.lastAt[collection]
-}
-
-// LastTraceParent returns the TraceParent of the latest event of collection, so a
-// delivery can join the trace of the push that caused it.
-func (h *Hub) LastTraceParent(collection string) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.lastTP[collection]
+	e := h.last[collection]
+	return e.At, e.TraceParent
 }
 
 func (h *Hub) deliver(e Event) {
@@ -127,9 +121,8 @@ func (h *Hub) deliver(e Event) {
 		h.wakeAllLocked()
 		return
 	}
-	if e.At > h.lastAt[e.Collection] {
-		h.lastAt[e.Collection] = e.At
-		h.lastTP[e.Collection] = e.TraceParent
+	if e.At > h.last[e.Collection].At {
+		h.last[e.Collection] = Event{At: e.At, TraceParent: e.TraceParent}
 	}
 	if e.Local || h.cfg.Head == nil {
 		h.wakeLocked(e.Collection)

@@ -60,10 +60,7 @@ func (a *API) watermelon(action auth.Action, h func(http.ResponseWriter, *wmRequ
 			err = errorf(http.StatusForbidden, protocol.CodeForbidden, "token has no scope")
 		}
 		if err == nil {
-			err = a.limit.check(callerKey(r, p))
-		}
-		if err == nil {
-			err = a.retention.check(r)
+			_, err = a.admitCaller(r, p)
 		}
 		if err == nil {
 			err = h(w, &wmRequest{r: r, principal: p})

@@ -78,9 +78,7 @@ func (a *API) detach(w http.ResponseWriter, s *sseStream, release func()) *detac
 // header writes the response head: the headers already set on the ResponseWriter
 // (by middleware) and an event stream's, delimited by closing the connection.
 func (d *detached) header(h http.Header) {
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
+	setSSEHeaders(h)
 	h.Set("Connection", "close")
 	var b bytes.Buffer
 	b.WriteString("HTTP/1.1 200 OK\r\n")
@@ -180,7 +178,7 @@ func (d *detached) flushOnce() error {
 		return err
 	}
 	if d.pingDue.Swap(false) {
-		return d.s.out.write([]byte(": ping\n\n"))
+		return d.s.out.write(pingLine)
 	}
 	return nil
 }

@@ -244,10 +244,7 @@ func (a *API) handle(action auth.Action, h handlerFunc) http.HandlerFunc {
 			req, err = a.authorize(r, action)
 		}
 		if err == nil {
-			err = a.limit.check(callerKey(r, req.principal))
-		}
-		if err == nil {
-			err = a.retention.check(r)
+			_, err = a.admitCaller(r, req.principal)
 		}
 		if err == nil {
 			err = h(w, req)
@@ -260,6 +257,17 @@ func (a *API) handle(action auth.Action, h handlerFunc) http.HandlerFunc {
 			writeError(w, e)
 		}
 	}
+}
+
+// admitCaller counts an authorised request against its caller's rate limit, then
+// records its client as seen (retention: only once authorised, since it writes to
+// the store). It returns the caller key (callerKey).
+func (a *API) admitCaller(r *http.Request, p auth.Principal) (string, error) {
+	caller := callerKey(r, p)
+	if err := a.limit.check(caller); err != nil {
+		return caller, err
+	}
+	return caller, a.retention.check(r)
 }
 
 // authenticate maps authentication failures to 401 and 403.

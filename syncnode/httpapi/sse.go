@@ -70,6 +70,9 @@ func (o responseOut) writeEvent(head, data []byte) error {
 // eventEnd ends an event's data line and the event.
 var eventEnd = []byte("\n\n")
 
+// pingLine is the comment an idle stream gets every pingEvery.
+var pingLine = []byte(": ping\n\n")
+
 // sseStream is one open event stream: it catches up from the store at its own
 // cursors, joins the node's shared tails, then sends their pages as they come.
 // Each collection's cursor only moves forward, so a later event for a document
@@ -169,7 +172,7 @@ func (s *sseStream) run(ctx context.Context, ready <-chan struct{}, expired <-ch
 			s.api.cutStream(ctx)
 			return
 		case <-ping.C:
-			err = s.out.write([]byte(": ping\n\n"))
+			err = s.out.write(pingLine)
 		case <-ctx.Done():
 			return
 		case <-s.api.drain:
@@ -275,12 +278,17 @@ func (s *sseStream) sendData(data []byte) error {
 // beginSSE answers 200 with the headers of an event stream and its reconnection
 // delay in milliseconds; nothing is flushed yet.
 func beginSSE(w http.ResponseWriter, retryMillis int) {
-	h := w.Header()
+	setSSEHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "retry: %d\n\n", retryMillis)
+}
+
+// setSSEHeaders sets the headers of an event stream (no caching, no proxy
+// buffering).
+func setSSEHeaders(h http.Header) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, "retry: %d\n\n", retryMillis)
 }
 
 // cutStream records a stream cut for falling behind.

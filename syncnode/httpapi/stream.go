@@ -69,11 +69,8 @@ func (a *API) openStream(r *http.Request) (streamSpec, error) {
 			return streamSpec{}, errorf(http.StatusForbidden, protocol.CodeForbidden, "token lacks scope read:%s", c).with("scope", "read:"+c)
 		}
 	}
-	caller := callerKey(r, p)
-	if err := a.limit.check(caller); err != nil {
-		return streamSpec{}, err
-	}
-	if err := a.retention.check(r); err != nil { // only once authorised: it records the client
+	caller, err := a.admitCaller(r, p)
+	if err != nil {
 		return streamSpec{}, err
 	}
 	cursors, err := startCursors(r, colls)
@@ -133,16 +130,12 @@ var deliveryTracer = otel.Tracer("github.com/lattice-sync/lattice/syncnode/live"
 // deliveries on every replica, and the feed lag since that push was published.
 func pageObserver(hub *fanout.Hub, in *telemetry.Instruments) func(*live.Page, int) {
 	return func(p *live.Page, streams int) {
-		ctx := context.Background()
-		if tp := hub.LastTraceParent(p.Collection); tp != "" {
-			parent := propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": tp})
-			ctx = trace.ContextWithRemoteSpanContext(ctx, trace.SpanContextFromContext(parent))
-		}
+		at, tp := hub.LastEvent(p.Collection)
+		ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": tp})
 		_, span := deliveryTracer.Start(ctx, "live.deliver", trace.WithSpanKind(trace.SpanKindProducer),
 			trace.WithAttributes(attribute.String("collection", p.Collection), attribute.Int("changes", len(p.Records)),
 				attribute.Int("streams", streams)))
 		span.End()
-		at := hub.LastEventAt(p.Collection)
 		if in == nil || at == 0 {
 			return
 		}
