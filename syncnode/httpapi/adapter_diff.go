@@ -94,20 +94,22 @@ func (a *API) loadCurrent(ctx context.Context, coll string, ids []string) (map[s
 // pushEdits turns library edits into mutations against the current state and runs
 // them through the merge engine: the one write path. Edits that change nothing
 // produce no mutation; when none is left the engine is not called.
-func (a *API) pushEdits(ctx context.Context, coll merge.Collection, client string, edits []adapterEdit) error {
-	ms, err := a.editMutations(ctx, coll, client, edits)
+func (a *API) pushEdits(ctx context.Context, req *request, edits []adapterEdit) error {
+	writer, err := writerOf(req.r, req.principal)
+	if err != nil {
+		return err
+	}
+	ms, err := a.editMutations(ctx, req.collection, writer.Actor, edits)
 	if err != nil || len(ms) == 0 {
 		return err
 	}
-	_, err = a.cfg.Engine.Push(ctx, coll, client, ms)
+	_, err = a.cfg.Engine.Push(ctx, req.collection, writer, ms)
 	return err
 }
 
-// editMutations turns edits into the mutations that write what the client changed.
-func (a *API) editMutations(ctx context.Context, coll merge.Collection, client string, edits []adapterEdit) ([]protocol.Mutation, error) {
-	if err := crdt.ValidateActor(client); err != nil {
-		return nil, errorf(http.StatusBadRequest, protocol.CodeInvalidMutation, "Lattice-Client header: %v", err).with("header", "Lattice-Client")
-	}
+// editMutations turns edits into the mutations that write what the client changed;
+// actor is the writer's internal actor (its entries in the stored versions).
+func (a *API) editMutations(ctx context.Context, coll merge.Collection, actor string, edits []adapterEdit) ([]protocol.Mutation, error) {
 	if len(edits) > a.cfg.MaxBatch {
 		return nil, errorf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "push has %d documents, limit is %d",
 			len(edits), a.cfg.MaxBatch).with("limit", a.cfg.MaxBatch)
@@ -124,7 +126,7 @@ func (a *API) editMutations(ctx context.Context, coll merge.Collection, client s
 	last := map[string]uint64{} // the mid given to each document in this push
 	var ms []protocol.Mutation
 	for _, e := range edits {
-		m, ok, err := mutationFor(coll.Fields, client, e, cur[e.id])
+		m, ok, err := mutationFor(coll.Fields, actor, e, cur[e.id])
 		if err != nil {
 			return nil, err
 		}
@@ -132,7 +134,7 @@ func (a *API) editMutations(ctx context.Context, coll merge.Collection, client s
 			// mid: above every mid of this client in the document (and above the one
 			// of an earlier row of this push for it), so the engine never mistakes it
 			// for a retry; see docs/clients/README.md.
-			m.Mid = max(cur[e.id].vv[client]+1, now, last[e.id]+1)
+			m.Mid = max(cur[e.id].vv[actor]+1, now, last[e.id]+1)
 			last[e.id] = m.Mid
 			ms = append(ms, m)
 		}
@@ -141,7 +143,7 @@ func (a *API) editMutations(ctx context.Context, coll merge.Collection, client s
 }
 
 // mutationFor builds the mutation of one edit; false when nothing needs writing.
-func mutationFor(fields crdt.Fields, client string, e adapterEdit, cur current) (protocol.Mutation, bool, error) {
+func mutationFor(fields crdt.Fields, actor string, e adapterEdit, cur current) (protocol.Mutation, bool, error) {
 	m := protocol.Mutation{ID: e.id}
 	if e.deleted {
 		m.Delete = cur.exists && !cur.deleted
@@ -159,7 +161,7 @@ func mutationFor(fields crdt.Fields, client string, e adapterEdit, cur current) 
 		return m, false, errorf(http.StatusBadRequest, protocol.CodeInvalidMutation, "document %s: %s: %v", e.id, VersionField, err).with("id", e.id)
 	}
 	d := differ{fields: fields, m: &m, cur: cur, only: e.only, baseVersion: e.baseVersion,
-		retried: cur.vv[client] > baseVV[client] && e.baseVersion != ""}
+		retried: cur.vv[actor] > baseVV[actor] && e.baseVersion != ""}
 	if e.baseIsCurrent {
 		d.typedBase = e.typedBase
 		if d.typedBase == nil || !cur.exists || cur.deleted {

@@ -104,7 +104,7 @@ func (a *API) rxdbPush(w http.ResponseWriter, req *request) error {
 		edits[i], next[i] = e, n
 	}
 	ctx := req.r.Context()
-	if err := a.pushEdits(ctx, req.collection, req.r.Header.Get("Lattice-Client"), edits); err != nil {
+	if err := a.pushEdits(ctx, req, edits); err != nil {
 		return err
 	}
 	return a.rxConflicts(w, req, edits, next)

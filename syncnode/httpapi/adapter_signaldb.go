@@ -162,7 +162,7 @@ func (a *API) signaldbPush(w http.ResponseWriter, req *request) error {
 			edits = append(edits, e)
 		}
 	}
-	if err := a.pushEdits(req.r.Context(), req.collection, req.r.Header.Get("Lattice-Client"), edits); err != nil {
+	if err := a.pushEdits(req.r.Context(), req, edits); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})

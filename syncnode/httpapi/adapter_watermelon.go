@@ -162,22 +162,25 @@ func (a *API) watermelonPush(w http.ResponseWriter, req *wmRequest) error {
 // pushTables checks every table's mutations against the stored documents (schema,
 // limits) before it writes any table, so one bad row refuses the whole push.
 func (a *API) pushTables(w http.ResponseWriter, req *wmRequest, colls []merge.Collection, edits [][]adapterEdit) error {
-	ctx, client := req.r.Context(), req.r.Header.Get("Lattice-Client")
+	ctx := req.r.Context()
+	writer, err := writerOf(req.r, req.principal)
+	if err != nil {
+		return err
+	}
 	ms := make([][]protocol.Mutation, len(colls))
 	for i, c := range colls {
-		var err error
-		if ms[i], err = a.editMutations(ctx, c, client, edits[i]); err != nil {
+		if ms[i], err = a.editMutations(ctx, c, writer.Actor, edits[i]); err != nil {
 			return err
 		}
 		if len(ms[i]) > 0 {
-			if err := a.cfg.Engine.Check(ctx, c, client, ms[i]); err != nil {
+			if err := a.cfg.Engine.Check(ctx, c, writer, ms[i]); err != nil {
 				return err
 			}
 		}
 	}
 	for i, c := range colls {
 		if len(ms[i]) > 0 {
-			if _, err := a.cfg.Engine.Push(ctx, c, client, ms[i]); err != nil {
+			if _, err := a.cfg.Engine.Push(ctx, c, writer, ms[i]); err != nil {
 				return err
 			}
 		}

@@ -75,7 +75,7 @@ func (a *API) wmSavePositions(ctx context.Context, pos map[string]uint64) (uint6
 	sum := sha256.Sum256([]byte(p))
 	id := "p:" + hex.EncodeToString(sum[:16])
 	m := protocol.Mutation{ID: id, Mid: 1, Set: map[string]json.RawMessage{"p": mustJSON(p)}}
-	res, err := a.cfg.Engine.Push(ctx, positionsColl, positionsClient, []protocol.Mutation{m})
+	res, err := a.cfg.Engine.Push(ctx, positionsColl, merge.Writer{Device: positionsClient, Actor: positionsClient}, []protocol.Mutation{m})
 	if err != nil {
 		return 0, fmt.Errorf("store watermelon positions: %w", err)
 	}

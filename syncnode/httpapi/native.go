@@ -37,8 +37,11 @@ func (a *API) push(w http.ResponseWriter, req *request) error {
 		return errorf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "push has %d mutations, limit is %d",
 			len(body.Mutations), a.cfg.MaxBatch).with("limit", a.cfg.MaxBatch)
 	}
-	client := req.r.Header.Get("Lattice-Client")
-	res, err := a.cfg.Engine.Push(req.r.Context(), req.collection, client, body.Mutations)
+	writer, err := writerOf(req.r, req.principal)
+	if err != nil {
+		return err
+	}
+	res, err := a.cfg.Engine.Push(req.r.Context(), req.collection, writer, body.Mutations)
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func callerKey(r *http.Request, p auth.Principal) string {
 	if p.Subject != "" && p.Subject != auth.AnonymousSubject {
 		return "sub:" + p.Subject
 	}
-	if c := r.Header.Get("Lattice-Client"); c != "" && crdt.ValidateActor(c) == nil {
+	if c := r.Header.Get(clientHeader); c != "" && crdt.ValidateActor(c) == nil {
 		return "client:" + c
 	}
 	return addressKey(r)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
-	"github.com/lattice-sync/lattice/crdt"
+	"github.com/lattice-sync/lattice/syncnode/auth"
 	"github.com/lattice-sync/lattice/syncnode/store"
 )
 
@@ -38,21 +38,23 @@ func newRetention(clients store.Clients, keep time.Duration) *retention {
 // check answers 410 client_reset_required for an expired client's request that
 // carries old state, and records the client as seen.
 //
-// Callers check it only once the request is authorised. A client id that is not
-// valid is not recorded (the push refuses it; other requests do not need one).
-func (rt *retention) check(r *http.Request) error {
-	client := r.Header.Get("Lattice-Client")
-	if rt == nil || client == "" || crdt.ValidateActor(client) != nil {
+// Callers check it only once the request is authorised. A client is recorded under
+// its actor (bound to the caller p, so no user refreshes or expires another's
+// device); a client id that is not valid is not recorded (the push refuses it;
+// other requests do not need one).
+func (rt *retention) check(r *http.Request, p auth.Principal) error {
+	w, err := writerOf(r, p)
+	if rt == nil || err != nil {
 		return nil
 	}
-	now := time.Now()
+	client, now := w.Actor, time.Now()
 	last, known, err := rt.lastSeen(r, client)
 	if err != nil {
 		return err
 	}
 	if known && now.Sub(last) > rt.keep && !freshStart(r) {
 		return errorf(http.StatusGone, protocol.CodeClientResetRequired,
-			"client %s was inactive for longer than the retention (%s): drop local state and pull from scratch", client, rt.keep).
+			"client %s was inactive for longer than the retention (%s): drop local state and pull from scratch", w.Device, rt.keep).
 			with("lastSeen", last.UTC().Format(time.RFC3339)).with("retention", rt.keep.String())
 	}
 	if !known || now.Sub(last) >= seenEvery {

@@ -31,7 +31,7 @@ func TestInactiveClientMustReset(t *testing.T) {
 		if s, _, bad := n.push("active", `{"mutations":[{"id":"a","mid":1,"set":{"x":1}}]}`); s != 200 {
 			t.Fatalf("active client: %d %+v", s, bad)
 		}
-		if err := clients.Seen(ctx, "sleeper", time.Now().Add(-2*time.Hour)); err != nil {
+		if err := clients.Seen(ctx, auth.Principal{Subject: auth.AnonymousSubject}.Actor("sleeper"), time.Now().Add(-2*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		s, _, bad := n.push("sleeper", `{"mutations":[{"id":"b","mid":9,"set":{"x":2}}]}`)

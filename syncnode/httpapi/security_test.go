@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -225,4 +226,51 @@ func TestPagesHaveAByteBudget(t *testing.T) {
 		}
 		got += len(sc.Changes)
 	}
+}
+
+// TestAnotherUsersDeviceIDCannotSilenceIt: a user who pushes under another user's
+// device id, with the highest mid there is, writes under an actor of their own; the
+// device's owner keeps writing, and neither versions nor clocks reveal the id.
+func TestAnotherUsersDeviceIDCannotSilenceIt(t *testing.T) {
+	n := newJWTNode(t)
+	mallory, anna := tokenFor(t, "mallory"), tokenFor(t, "anna")
+	const maxMid = 1 << 53
+	if s, code := requestAs(t, n, "POST", "/v1/collections/orders/push", mallory, "tablet-7",
+		fmt.Sprintf(`{"mutations":[{"id":"wo-1","mid":%d,"set":{"status":"hijacked"}}]}`, maxMid)); s != 200 {
+		t.Fatalf("mallory's push: %d %s", s, code)
+	}
+	if s, code := requestAs(t, n, "POST", "/v1/collections/orders/push", anna, "tablet-7",
+		`{"mutations":[{"id":"wo-1","mid":5,"set":{"status":"fixed"}}]}`); s != 200 {
+		t.Fatalf("anna's push: %d %s", s, code)
+	}
+	change := pullOne(t, n, anna, "/v1/collections/orders/pull?clocks=1")
+	if !strings.Contains(string(change.Doc), `"status":"fixed"`) {
+		t.Fatalf("anna's later push was swallowed: %s", change.Doc)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(change.Version, "v1."))
+	if err != nil || strings.Contains(string(raw), "tablet-7") {
+		t.Errorf("the version reveals the device id (or is not v1: %v): %q", err, raw)
+	}
+	for path, clock := range change.Clocks {
+		if strings.Contains(clock, "tablet-7") {
+			t.Errorf("the clock of %s reveals the device id: %s", path, clock)
+		}
+	}
+}
+
+// pullOne pulls path with token and returns its only change.
+func pullOne(t *testing.T, n *testNode, token, path string) protocol.Change {
+	t.Helper()
+	req, _ := http.NewRequest("GET", n.srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page protocol.PullResponse
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || len(page.Changes) != 1 {
+		t.Fatalf("pull %s: %d, %v, %+v", path, resp.StatusCode, err, page)
+	}
+	return page.Changes[0]
 }

@@ -267,7 +267,7 @@ func (a *API) admitCaller(r *http.Request, p auth.Principal) (string, error) {
 	if err := a.limit.check(caller); err != nil {
 		return caller, err
 	}
-	return caller, a.retention.check(r)
+	return caller, a.retention.check(r, p)
 }
 
 // authenticate maps authentication failures to 401 and 403.

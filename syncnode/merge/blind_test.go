@@ -34,6 +34,9 @@ func twoNodes(t *testing.T) (a, b *Engine, st *blindStore) {
 	return New(Config{Store: st, NodeID: "a"}), New(Config{Store: st, NodeID: "b"}), st
 }
 
+// as is a writer whose actor is its device id, as the crdt tests name actors.
+func as(device string) Writer { return Writer{Device: device, Actor: device} }
+
 func set(id string, mid uint64, field string, v any) protocol.Mutation {
 	raw, _ := json.Marshal(v)
 	return protocol.Mutation{ID: id, Mid: mid, Set: map[string]json.RawMessage{field: raw}}
@@ -56,7 +59,7 @@ func storedJSON(t *testing.T, st store.Store, id string) map[string]any {
 func TestBlindWriteCreatesWithoutReading(t *testing.T) {
 	a, _, st := twoNodes(t)
 	coll := Collection{Name: "orders", Fields: crdt.Fields{}}
-	res, err := a.Push(context.Background(), coll, "anna", []protocol.Mutation{set("x", 1, "title", "Pump"), set("y", 2, "title", "Valve")})
+	res, err := a.Push(context.Background(), coll, as("anna"), []protocol.Mutation{set("x", 1, "title", "Pump"), set("y", 2, "title", "Valve")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,10 +78,10 @@ func TestBlindWriteMergesIntoExisting(t *testing.T) {
 	a, b, st := twoNodes(t)
 	ctx := context.Background()
 	coll := Collection{Name: "orders", Fields: crdt.Fields{"visits": crdt.FieldCounter}}
-	if _, err := a.Push(ctx, coll, "anna", []protocol.Mutation{set("x", 1, "title", "Pump"), {ID: "x", Mid: 2, Incr: map[string]json.RawMessage{"visits": json.RawMessage("2")}}}); err != nil {
+	if _, err := a.Push(ctx, coll, as("anna"), []protocol.Mutation{set("x", 1, "title", "Pump"), {ID: "x", Mid: 2, Incr: map[string]json.RawMessage{"visits": json.RawMessage("2")}}}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := b.Push(ctx, coll, "ben", []protocol.Mutation{set("x", 1, "status", "done"), {ID: "x", Mid: 2, Incr: map[string]json.RawMessage{"visits": json.RawMessage("3")}}, set("z", 3, "title", "New")})
+	res, err := b.Push(ctx, coll, as("ben"), []protocol.Mutation{set("x", 1, "status", "done"), {ID: "x", Mid: 2, Incr: map[string]json.RawMessage{"visits": json.RawMessage("3")}}, set("z", 3, "title", "New")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +93,7 @@ func TestBlindWriteMergesIntoExisting(t *testing.T) {
 		t.Fatalf("push result %+v", res)
 	}
 	before := st.reads.Load()
-	if _, err := b.Push(ctx, coll, "ben", []protocol.Mutation{set("x", 4, "status", "checked")}); err != nil {
+	if _, err := b.Push(ctx, coll, as("ben"), []protocol.Mutation{set("x", 4, "status", "checked")}); err != nil {
 		t.Fatal(err)
 	}
 	if st.reads.Load() != before+1 {
@@ -105,12 +108,12 @@ func TestBlindRetryIsNoOp(t *testing.T) {
 	ctx := context.Background()
 	coll := Collection{Name: "orders", Fields: crdt.Fields{}}
 	ms := []protocol.Mutation{set("x", 1, "title", "Pump")}
-	first, err := a.Push(ctx, coll, "anna", ms)
+	first, err := a.Push(ctx, coll, as("anna"), ms)
 	if err != nil {
 		t.Fatal(err)
 	}
 	recs, _ := st.Store.Get(ctx, "orders", []string{"x"})
-	again, err := b.Push(ctx, coll, "anna", ms)
+	again, err := b.Push(ctx, coll, as("anna"), ms)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,11 +133,11 @@ func TestNoBlindWritesWithSchemaOrSplice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Push(ctx, Collection{Name: "orders", Fields: crdt.Fields{}, Schema: sch}, "anna", []protocol.Mutation{set("x", 1, "title", "Pump")}); err != nil {
+	if _, err := a.Push(ctx, Collection{Name: "orders", Fields: crdt.Fields{}, Schema: sch}, as("anna"), []protocol.Mutation{set("x", 1, "title", "Pump")}); err != nil {
 		t.Fatal(err)
 	}
 	text := Collection{Name: "orders", Fields: crdt.Fields{"notes": crdt.FieldText}}
-	if _, err := a.Push(ctx, text, "anna", []protocol.Mutation{splice("n", 1, "", 0, "Seal")}); err != nil {
+	if _, err := a.Push(ctx, text, as("anna"), []protocol.Mutation{splice("n", 1, "", 0, "Seal")}); err != nil {
 		t.Fatal(err)
 	}
 	if n := st.reads.Load(); n != 2 {
@@ -166,11 +169,11 @@ func TestUnchangedPushWaitsForTheFeed(t *testing.T) {
 	e := New(Config{Store: st})
 	coll := Collection{Name: "orders", Fields: crdt.Fields{}}
 	ms := []protocol.Mutation{set("x", 1, "title", "Pump")}
-	if _, err := e.Push(context.Background(), coll, "anna", ms); err != nil {
+	if _, err := e.Push(context.Background(), coll, as("anna"), ms); err != nil {
 		t.Fatal(err) // a push that writes does not wait: its commit released its positions
 	}
 	retried := make(chan error, 1)
-	go func() { _, err := e.Push(context.Background(), coll, "anna", ms); retried <- err }()
+	go func() { _, err := e.Push(context.Background(), coll, as("anna"), ms); retried <- err }()
 	select {
 	case err := <-retried:
 		t.Fatalf("the retry answered (%v) before its document was in the feed", err)

@@ -27,6 +27,14 @@ type Collection struct {
 	Schema *schema.Schema
 }
 
+// Writer is who sends a push: the device id the client names (Lattice-Client, the
+// actor its clocks carry) and the internal actor the node bound it to
+// (auth.Principal.Actor), under which the writes are recorded.
+type Writer struct {
+	Device string
+	Actor  string
+}
+
 // Config configures an Engine. Zero fields take defaults.
 type Config struct {
 	// Store persists documents (required).
@@ -113,16 +121,16 @@ func (e *Error) Error() string { return e.Message }
 // ErrConflictRetries reports a document that kept changing under the push.
 var ErrConflictRetries = errors.New("document kept changing concurrently; retry the push")
 
-// Push applies mutations sent by client to collection. It validates the whole batch
+// Push applies mutations sent by writer to collection. It validates the whole batch
 // before writing anything; a returned *Error means nothing was written. A push
 // returns after the store made every change durable.
-func (e *Engine) Push(ctx context.Context, coll Collection, client string, ws []protocol.Mutation) (res Result, err error) {
+func (e *Engine) Push(ctx context.Context, coll Collection, writer Writer, ws []protocol.Mutation) (res Result, err error) {
 	ctx, span := e.cfg.Tracer.Start(ctx, "merge.push", trace.WithAttributes(
-		attribute.String("lattice.collection", coll.Name), attribute.String("lattice.client", client),
+		attribute.String("lattice.collection", coll.Name), attribute.String("lattice.actor", writer.Actor),
 		attribute.Int("lattice.mutations", len(ws))))
 	start := time.Now()
 	defer func() { e.observe(ctx, span, coll.Name, len(ws), start, err) }()
-	batch, err := e.parse(coll, client, ws)
+	batch, err := e.parse(coll, writer, ws)
 	if err != nil {
 		return Result{}, err
 	}
@@ -142,8 +150,8 @@ func (e *Engine) Push(ctx context.Context, coll Collection, client string, ws []
 // Check validates a push as Push would, merging it into the documents as stored now,
 // but writes nothing: a returned *Error is what Push would refuse. A push spanning
 // several collections checks every part before writing any.
-func (e *Engine) Check(ctx context.Context, coll Collection, client string, ws []protocol.Mutation) error {
-	b, err := e.parse(coll, client, ws)
+func (e *Engine) Check(ctx context.Context, coll Collection, writer Writer, ws []protocol.Mutation) error {
+	b, err := e.parse(coll, writer, ws)
 	if err != nil {
 		return err
 	}

@@ -35,12 +35,12 @@ func TestSpliceOlderThanCompactionIsStaleBase(t *testing.T) {
 	e, st := openEngine(t)
 	ctx := context.Background()
 	coll := Collection{Name: "orders", Fields: crdt.Fields{"notes": crdt.FieldText}}
-	first, err := e.Push(ctx, coll, "anna", []protocol.Mutation{splice("d", 1, "", 0, "Pump broken.")})
+	first, err := e.Push(ctx, coll, as("anna"), []protocol.Mutation{splice("d", 1, "", 0, "Pump broken.")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	oldBase := first.Versions[0].Version
-	if _, err := e.Push(ctx, coll, "ben", []protocol.Mutation{splice("d", 1, oldBase, 0, "URGENT: ")}); err != nil {
+	if _, err := e.Push(ctx, coll, as("ben"), []protocol.Mutation{splice("d", 1, oldBase, 0, "URGENT: ")}); err != nil {
 		t.Fatal(err)
 	}
 	recs, _ := st.Get(ctx, "orders", []string{"d"})
@@ -57,7 +57,7 @@ func TestSpliceOlderThanCompactionIsStaleBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := st.Get(ctx, "orders", []string{"d"})
-	_, err = e.Push(ctx, coll, "carl", []protocol.Mutation{splice("d", 1, oldBase, 12, " Replaced seal.")})
+	_, err = e.Push(ctx, coll, as("carl"), []protocol.Mutation{splice("d", 1, oldBase, 12, " Replaced seal.")})
 	var pe *Error
 	if !errors.As(err, &pe) || pe.Status != 409 || pe.Code != protocol.CodeStaleBase {
 		t.Fatalf("got %v, want 409 stale_base", err)
@@ -78,12 +78,12 @@ func TestRetryAcrossPushesIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	coll := Collection{Name: "orders", Fields: crdt.Fields{"notes": crdt.FieldText}}
 	batch := []protocol.Mutation{splice("d", 1, "", 0, "abc"), {ID: "e", Mid: 2, Set: map[string]json.RawMessage{"x": json.RawMessage(`1`)}}}
-	a, err := e.Push(ctx, coll, "anna", batch)
+	a, err := e.Push(ctx, coll, as("anna"), batch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	before, _ := st.Get(ctx, "orders", []string{"d", "e"})
-	b, err := e.Push(ctx, coll, "anna", batch)
+	b, err := e.Push(ctx, coll, as("anna"), batch)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func FuzzPushDecode(f *testing.F) {
 		if dec.Decode(&req) != nil {
 			return
 		}
-		b, err := e.parse(Collection{Name: "c", Fields: fuzzFields}, "c1", req.Mutations)
+		b, err := e.parse(Collection{Name: "c", Fields: fuzzFields}, as("c1"), req.Mutations)
 		if err != nil {
 			return
 		}

@@ -42,7 +42,7 @@ func TestNodesMergeConcurrentPushesToOneDocument(t *testing.T) {
 					{ID: fmt.Sprint("new", i), Mid: uint64(2 * i), Incr: map[string]json.RawMessage{"hours": json.RawMessage(`1`)},
 						Set: map[string]json.RawMessage{fmt.Sprint("by", n): json.RawMessage(`true`)}}}
 				for { // a client retries the same body after a 503, as PROTOCOL.md says
-					_, err := e.Push(context.Background(), coll, client, ms)
+					_, err := e.Push(context.Background(), coll, as(client), ms)
 					if errors.Is(err, ErrConflictRetries) {
 						continue
 					}

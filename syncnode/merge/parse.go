@@ -15,20 +15,22 @@ type batch struct {
 	order     []string         // document ids in first-seen order
 }
 
-func (e *Engine) parse(coll Collection, client string, ws []protocol.Mutation) (*batch, error) {
-	if err := crdt.ValidateActor(client); err != nil {
-		return nil, &Error{Status: 400, Code: protocol.CodeInvalidMutation, Message: "Lattice-Client header: " + err.Error(),
-			Details: map[string]any{"header": "Lattice-Client"}}
+func (e *Engine) parse(coll Collection, w Writer, ws []protocol.Mutation) (*batch, error) {
+	for _, id := range []string{w.Device, w.Actor} {
+		if err := crdt.ValidateActor(id); err != nil {
+			return nil, &Error{Status: 400, Code: protocol.CodeInvalidMutation, Message: "Lattice-Client header: " + err.Error(),
+				Details: map[string]any{"header": "Lattice-Client"}}
+		}
 	}
 	b := &batch{byDoc: make(map[string][]int, len(ws)), order: make([]string, 0, len(ws)),
 		mutations: make([]crdt.Mutation, 0, len(ws)), stamp: make([]bool, 0, len(ws))}
 	now := e.cfg.Now()
 	for i := range ws {
-		clock, stamp, err := e.receiveClock(ws[i].HLC, client, now)
+		clock, stamp, err := e.receiveClock(ws[i].HLC, w, now)
 		if err != nil {
 			return nil, mutationError(i, ws[i].ID, err)
 		}
-		m, err := crdt.ParseMutation(&ws[i], client, clock, coll.Fields, e.cfg.Limits)
+		m, err := crdt.ParseMutation(&ws[i], w.Actor, clock, coll.Fields, e.cfg.Limits)
 		if err != nil {
 			return nil, mutationError(i, ws[i].ID, err)
 		}
@@ -42,9 +44,10 @@ func (e *Engine) parse(coll Collection, client string, ws []protocol.Mutation) (
 	return b, nil
 }
 
-// receiveClock parses a client clock and applies the skew bound. An absent clock is
-// stamped later, once the document is loaded, above every clock in it.
-func (e *Engine) receiveClock(s, client string, now int64) (crdt.HLC, bool, error) {
+// receiveClock parses a client clock, whose actor must be the writer's device, and
+// applies the skew bound; the clock is recorded under the writer's actor. An absent
+// clock is stamped later, once the document is loaded, above every clock in it.
+func (e *Engine) receiveClock(s string, w Writer, now int64) (crdt.HLC, bool, error) {
 	if s == "" {
 		return crdt.HLC{}, true, nil
 	}
@@ -52,10 +55,11 @@ func (e *Engine) receiveClock(s, client string, now int64) (crdt.HLC, bool, erro
 	if err != nil {
 		return crdt.HLC{}, false, &crdt.MutationError{Code: protocol.CodeInvalidMutation, Field: "hlc", Msg: err.Error()}
 	}
-	if h.Actor != client {
+	if h.Actor != w.Device {
 		return crdt.HLC{}, false, &crdt.MutationError{Code: protocol.CodeInvalidMutation, Field: "hlc",
-			Msg: "the clock's actor must be the Lattice-Client id " + client}
+			Msg: "the clock's actor must be the Lattice-Client id " + w.Device}
 	}
+	h.Actor = w.Actor
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	got, err := e.clock.Receive(h, now)
