@@ -3,6 +3,8 @@ package crdt
 import (
 	"errors"
 	"fmt"
+
+	"github.com/lattice-sync/lattice/api/protocol"
 )
 
 // ErrStaleBase reports a splice whose base is older than the compaction horizon.
@@ -14,6 +16,9 @@ var ErrStaleBase = errors.New("splice base is older than the compaction horizon"
 func (d *Doc) Apply(m *Mutation, fields Fields) (bool, error) {
 	if d.vv.Has(m.Client, m.Mid) {
 		return false, nil
+	}
+	if err := d.checkCounters(m); err != nil {
+		return false, err
 	}
 	if err := d.applySplices(m, fields); err != nil {
 		return false, err
@@ -40,6 +45,22 @@ func (d *Doc) Apply(m *Mutation, fields Fields) (bool, error) {
 	d.applySetEdits(m.Remove, m.Clock, false)
 	d.pruneTyped(m)
 	return true, nil
+}
+
+// checkCounters refuses increments that would take a counter to ±MaxIncrement (2^53)
+// or beyond, where float64 sums stop being exact (a sum that rounds onto 2^53 is
+// refused too).
+func (d *Doc) checkCounters(m *Mutation) error {
+	for _, in := range m.Incr {
+		sum := in.Delta
+		if n, floor := d.walk(in.Path, false); n != nil && n.counter != nil {
+			sum += n.counter.value(MaxHLC(floor, n.w.clock))
+		}
+		if sum >= MaxIncrement || sum <= -MaxIncrement {
+			return mutErr(protocol.CodeInvalidMutation, in.Path, "counter %s would reach %g: counters stay within ±(2^53−1), where sums are exact", in.Path, sum)
+		}
+	}
+	return nil
 }
 
 // writeAt records w at dotted path p ("" is the root) unless a later write at or above

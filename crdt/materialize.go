@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 )
@@ -116,7 +117,7 @@ func (m *materializer) member(k string, c *node, floor HLC, inherited json.RawMe
 func (m *materializer) typed(n *node, floor HLC) bool {
 	switch {
 	case n.counter != nil && n.counter.live(floor):
-		m.b = strconv.AppendFloat(m.b, n.counter.value(floor), 'g', -1, 64)
+		m.b = appendJSONNumber(m.b, n.counter.value(floor))
 	case n.set != nil && n.set.live(floor):
 		m.b = n.set.appendJSON(m.b, floor)
 	case n.seq != nil && n.seq.shows(floor):
@@ -190,4 +191,13 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// appendJSONNumber appends f as encoding/json spells it: plain digits below 1e21
+// (a counter at a million is 1000000, not 1e+06), exponent notation beyond.
+func appendJSONNumber(b []byte, f float64) []byte {
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		return strconv.AppendFloat(b, f, 'e', -1, 64)
+	}
+	return strconv.AppendFloat(b, f, 'f', -1, 64)
 }

@@ -151,3 +151,30 @@ func TestClocksNameTheWinningWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestCounterSumsStayExact: increments that would take a counter past ±2^53 are
+// refused whole, and the document keeps its value.
+func TestCounterSumsStayExact(t *testing.T) {
+	d := NewDoc("d")
+	incr := func(mid uint64, delta string) error {
+		w := protocol.Mutation{ID: "d", Mid: mid, Incr: map[string]json.RawMessage{"hours": json.RawMessage(delta), "stats.n": json.RawMessage("1")}}
+		m, err := ParseMutation(&w, "anna", HLC{Wall: int64(mid), Actor: "anna"}, parseFields, Limits{})
+		if err != nil {
+			return err
+		}
+		_, err = d.Apply(&m, parseFields)
+		return err
+	}
+	for mid, delta := range []string{"9007199254740990", "1"} {
+		if err := incr(uint64(mid+1), delta); err != nil {
+			t.Fatalf("increment %s: %v", delta, err)
+		}
+	}
+	var me *MutationError
+	if err := incr(3, "1"); !errors.As(err, &me) || me.Code != protocol.CodeInvalidMutation || me.Field != "hours" {
+		t.Fatalf("a sum past 2^53: %v", err)
+	}
+	if got := string(d.Materialize()); got != `{"id":"d","hours":9007199254740991,"stats":{"n":2}}` {
+		t.Fatalf("the refused increment changed the document: %s", got)
+	}
+}

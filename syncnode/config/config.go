@@ -201,7 +201,8 @@ type LimitsConfig struct {
 	MaxBodyBytes int64 `json:"maxBodyBytes"`
 	// MaxBatch bounds the mutations of one push (default 1000; 413 too_large).
 	MaxBatch int `json:"maxBatch"`
-	// MaxDocBytes bounds a document's JSON after a merge (default 1 MiB; 413).
+	// MaxDocBytes bounds a document's JSON after a merge, and its merge metadata
+	// (state and version) (default 1 MiB; 413).
 	MaxDocBytes int `json:"maxDocBytes"`
 	// MaxDepth bounds path depth plus value nesting (default 32; 400 invalid_path).
 	MaxDepth int `json:"maxDepth"`

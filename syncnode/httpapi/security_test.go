@@ -14,6 +14,7 @@ import (
 
 	"github.com/lattice-sync/lattice/api/protocol"
 	"github.com/lattice-sync/lattice/syncnode/httpapi"
+	"github.com/lattice-sync/lattice/syncnode/merge"
 	"github.com/lattice-sync/lattice/syncnode/store"
 )
 
@@ -273,4 +274,35 @@ func pullOne(t *testing.T, n *testNode, token, path string) protocol.Change {
 		t.Fatalf("pull %s: %d, %v, %+v", path, resp.StatusCode, err, page)
 	}
 	return page.Changes[0]
+}
+
+// TestMergeMetadataCountsTowardTheDocumentLimit: pushes from ever new devices to a
+// tiny document grow its version and state, not its JSON; past limits.maxDocBytes
+// the next one is refused (413 too_large) and changes nothing.
+func TestMergeMetadataCountsTowardTheDocumentLimit(t *testing.T) {
+	const limit = 4096
+	n := newJWTNodeWith(t, func(c *httpapi.Config) {
+		c.Engine = merge.New(merge.Config{Store: c.Store, MaxDocBytes: limit})
+	})
+	token := tokenFor(t, "anna")
+	if s, code := requestAs(t, n, "POST", "/v1/collections/orders/push", token, "first", `{"mutations":[{"id":"wo-1","mid":1,"set":{"n":0}}]}`); s != 200 {
+		t.Fatalf("first push: %d %s", s, code)
+	}
+	for i := range 1000 {
+		before := pullOne(t, n, token, "/v1/collections/orders/pull")
+		s, code := requestAs(t, n, "POST", "/v1/collections/orders/push", token, fmt.Sprintf("device-%d", i),
+			fmt.Sprintf(`{"mutations":[{"id":"wo-1","mid":1,"set":{"n":%d}}]}`, i%2))
+		if s == 200 {
+			continue
+		}
+		after := pullOne(t, n, token, "/v1/collections/orders/pull")
+		if s != http.StatusRequestEntityTooLarge || code != protocol.CodeTooLarge || after.Version != before.Version {
+			t.Fatalf("push %d: %d %s; version %q -> %q", i, s, code, before.Version, after.Version)
+		}
+		if len(before.Doc) > 100 || len(before.Version) > limit {
+			t.Fatalf("the document grew to %d bytes, its version to %d", len(before.Doc), len(before.Version))
+		}
+		return
+	}
+	t.Fatal("1000 devices wrote to one document without reaching the limit")
 }

@@ -223,12 +223,20 @@ func (e *Engine) write(coll Collection, doc *crdt.Doc, rev int64, mutation int) 
 				Details: map[string]any{"mutation": mutation, "id": id, "path": v.Path, "rule": v.Rule}}
 		}
 	}
-	if len(rec.Doc) > e.cfg.MaxDocBytes {
+	if size := storedSize(rec); size > e.cfg.MaxDocBytes {
 		return store.Write{}, false, &Error{Status: 413, Code: protocol.CodeTooLarge,
-			Message: fmt.Sprintf("document %s would be %d bytes, limit is %d", id, len(rec.Doc), e.cfg.MaxDocBytes),
-			Details: map[string]any{"mutation": mutation, "id": id, "limit": e.cfg.MaxDocBytes}}
+			Message: fmt.Sprintf("document %s would take %d bytes with its merge metadata, limit is %d", id, size, e.cfg.MaxDocBytes),
+			Details: map[string]any{"mutation": mutation, "id": id, "bytes": size, "limit": e.cfg.MaxDocBytes}}
 	}
 	return store.Write{Record: rec, ExpectRev: rev}, true, nil
+}
+
+// storedSize is what limits.maxDocBytes bounds: the larger of the materialised JSON
+// and the merge state with the version (clocks, counter entries, per-client retry
+// vectors, text items and tombstones), so metadata cannot grow without bound beside
+// a small document; compaction shrinks the state again.
+func storedSize(rec store.Record) int {
+	return max(len(rec.Doc), len(rec.State)+len(rec.Version))
 }
 
 func applyError(i int, id string, err error) error {

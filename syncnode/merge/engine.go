@@ -49,7 +49,8 @@ type Config struct {
 	SkewPolicy crdt.SkewPolicy
 	// Limits bound each mutation.
 	Limits crdt.Limits
-	// MaxDocBytes bounds a document's materialised JSON (default 1 MiB).
+	// MaxDocBytes bounds a document's materialised JSON, and its merge state with
+	// its version (default 1 MiB).
 	MaxDocBytes int
 	// Publish, when set, is told of every commit (for live fanout).
 	Publish func(ctx context.Context, collection string, committed []store.Record)
