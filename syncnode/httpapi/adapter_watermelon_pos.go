@@ -79,6 +79,9 @@ func (a *API) wmSavePositions(ctx context.Context, pos map[string]uint64) (uint6
 	if err != nil {
 		return 0, fmt.Errorf("store watermelon positions: %w", err)
 	}
+	if res.Pending > 0 { // written before, by a commit the feed does not hold yet
+		return res.Pending, a.cfg.Engine.AwaitFeed(ctx, PositionsCollection, res.Pending)
+	}
 	return res.Seq, nil // the document's feed position, whether this push wrote it or not
 }
 

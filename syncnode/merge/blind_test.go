@@ -161,26 +161,37 @@ func (l *laggingHead) Head(ctx context.Context, coll string) (uint64, error) {
 	}
 }
 
-// TestUnchangedPushWaitsForTheFeed: a retried push changes nothing, and answers only
-// once the document it reports is in the feed, so a pull after it sees that state.
-func TestUnchangedPushWaitsForTheFeed(t *testing.T) {
+// TestRetriedPushDoesNotWaitForTheFeed: a retried push changes nothing and answers
+// at once, even while the feed does not hold its document yet (its writer died
+// mid-allocation: the lease must end first). Its checkpoint stays within the feed,
+// Pending names the document's position, and AwaitFeed waits for it.
+func TestRetriedPushDoesNotWaitForTheFeed(t *testing.T) {
 	_, inner := openEngine(t)
 	st := &laggingHead{Store: inner, released: make(chan struct{})}
 	e := New(Config{Store: st})
 	coll := Collection{Name: "orders", Fields: crdt.Fields{}}
 	ms := []protocol.Mutation{set("x", 1, "title", "Pump")}
-	if _, err := e.Push(context.Background(), coll, as("anna"), ms); err != nil {
-		t.Fatal(err) // a push that writes does not wait: its commit released its positions
+	first, err := e.Push(context.Background(), coll, as("anna"), ms)
+	if err != nil || first.Pending != 0 {
+		t.Fatal(first, err) // a push that writes does not wait: its commit released its positions
 	}
-	retried := make(chan error, 1)
-	go func() { _, err := e.Push(context.Background(), coll, as("anna"), ms); retried <- err }()
+	again, err := e.Push(context.Background(), coll, as("anna"), ms)
+	if err != nil || again.Seq != 0 || again.Pending != first.Seq || again.Versions[0] != first.Versions[0] {
+		t.Fatalf("retry: %+v, %v; want seq 0 (the feed head), pending %d, the same version", again, err, first.Seq)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- e.AwaitFeed(context.Background(), coll.Name, again.Pending) }()
 	select {
-	case err := <-retried:
-		t.Fatalf("the retry answered (%v) before its document was in the feed", err)
-	case <-time.After(200 * time.Millisecond):
+	case err := <-waited:
+		t.Fatalf("AwaitFeed returned (%v) before the document was in the feed", err)
+	case <-time.After(100 * time.Millisecond):
 	}
 	close(st.released)
-	if err := <-retried; err != nil {
+	if err := <-waited; err != nil {
 		t.Fatal(err)
+	}
+	settled, err := e.Push(context.Background(), coll, as("anna"), ms)
+	if err != nil || settled.Seq != first.Seq || settled.Pending != 0 {
+		t.Fatalf("retry once the feed holds it: %+v, %v", settled, err)
 	}
 }

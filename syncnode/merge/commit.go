@@ -16,18 +16,20 @@ import (
 type docResult struct {
 	version string
 	seq     uint64
+	// unchanged: the push did not write the document (a retry, or another writer got
+	// there first), so seq may belong to a commit whose feed position is not released
+	// yet (see Result.Pending).
+	unchanged bool
 }
 
 // mergeAndCommit loads, merges and writes every document of the batch, re-merging
 // the documents whose compare-and-swap lost to a concurrent writer (after a backoff)
 // or that a blind write found existing (at once).
 //
-// It returns once every document it reports is in the change feed: a document this
-// push did not change (a retry, or another writer got there first) may have been
-// written by a commit whose feed position is not yet released (awaitFeed).
+// It does not wait for the feed to reach the documents it left unchanged: Push
+// answers with a checkpoint the feed already holds (Result.Pending).
 func (e *Engine) mergeAndCommit(ctx context.Context, coll Collection, b *batch) (map[string]docResult, error) {
 	out := make(map[string]docResult, len(b.order))
-	var unchangedSeq uint64 // the greatest seq of a document reported unchanged
 	pending := b.order
 	for round, contended := 0, 0; len(pending) > 0; round++ {
 		writes, err := e.mergeDocs(ctx, coll, b, pending, mergePass{first: round == 0, blind: round == 0 && e.blind})
@@ -38,7 +40,7 @@ func (e *Engine) mergeAndCommit(ctx context.Context, coll Collection, b *batch) 
 		if err != nil {
 			return nil, fmt.Errorf("commit to %s: %w", coll.Name, err)
 		}
-		unchangedSeq = max(unchangedSeq, e.collect(ctx, coll.Name, writes.unchanged, res, out))
+		e.collect(ctx, coll.Name, writes.unchanged, res, out)
 		pending = res.Conflicts
 		e.known.add(coll.Name, pending...) // they exist: read them from now on
 		if onlyBlind(pending, writes.blind) {
@@ -51,15 +53,16 @@ func (e *Engine) mergeAndCommit(ctx context.Context, coll Collection, b *batch) 
 			return nil, err
 		}
 	}
-	return out, e.awaitFeed(ctx, coll.Name, unchangedSeq)
+	return out, nil
 }
 
-// awaitFeed waits until the feed of collection reaches seq (0: nothing to wait for).
-// A commit's feed positions are released right after its writes (at most 50 ms
-// later while its node writes alone and busy, docs/change-feed.md), or its allocation
-// is abandoned by a reader after the lease (Head does that), so the wait is short
-// and bounded.
-func (e *Engine) awaitFeed(ctx context.Context, collection string, seq uint64) error {
+// AwaitFeed waits until the feed of collection reaches seq (0: nothing to wait for),
+// for a caller that needs a document's own position readable (Result.Pending). A
+// commit's feed positions are released right after its writes (at most 50 ms later
+// while its node writes alone and busy, docs/change-feed.md), or, when its node died,
+// its allocation is abandoned by a reader after the lease (Head does that), so the
+// wait ends, but may last the lease.
+func (e *Engine) AwaitFeed(ctx context.Context, collection string, seq uint64) error {
 	for attempt := 1; seq > 0; attempt++ {
 		head, err := e.cfg.Store.Head(ctx, collection)
 		if err != nil {
@@ -75,13 +78,10 @@ func (e *Engine) awaitFeed(ctx context.Context, collection string, seq uint64) e
 	return nil
 }
 
-// collect records a round's outcome in out, publishes what it committed and returns
-// the greatest seq of the documents it left unchanged.
-func (e *Engine) collect(ctx context.Context, coll string, unchanged map[string]docResult, res store.CommitResult, out map[string]docResult) uint64 {
-	var unchangedSeq uint64
+// collect records a round's outcome in out and publishes what it committed.
+func (e *Engine) collect(ctx context.Context, coll string, unchanged map[string]docResult, res store.CommitResult, out map[string]docResult) {
 	for id, v := range unchanged {
 		out[id] = v
-		unchangedSeq = max(unchangedSeq, v.seq)
 	}
 	committed := make([]store.Record, 0, len(res.Committed))
 	for id, rec := range res.Committed {
@@ -92,7 +92,6 @@ func (e *Engine) collect(ctx context.Context, coll string, unchanged map[string]
 	if e.cfg.Publish != nil && len(committed) > 0 {
 		e.cfg.Publish(ctx, coll, committed)
 	}
-	return unchangedSeq
 }
 
 // onlyBlind reports whether every conflict was a blind write that found its
@@ -151,7 +150,7 @@ func (e *Engine) mergeDocs(ctx context.Context, coll Collection, b *batch, ids [
 			return mergedDocs{}, err
 		}
 		if !changed {
-			out.unchanged[id] = docResult{version: rec.Version, seq: rec.Seq}
+			out.unchanged[id] = docResult{version: rec.Version, seq: rec.Seq, unchanged: true}
 			continue
 		}
 		out.changed = append(out.changed, w)

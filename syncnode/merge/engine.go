@@ -103,10 +103,17 @@ func New(cfg Config) *Engine {
 }
 
 // Result is the outcome of a push: the version of each mutation's document after the
-// push, in request order, and the feed position of the last change it committed.
+// push, in request order, and a feed position (a valid pull checkpoint) at or after
+// the last change it committed.
 type Result struct {
 	Versions []protocol.PushResult
 	Seq      uint64
+	// Pending, when above Seq, is the position of a document the push found already
+	// written (a retry) by a commit whose position the feed does not hold yet: a node
+	// that died mid-allocation leaves it so until the lease ends. Seq stays below it,
+	// so the answer does not wait; a caller that needs the position itself calls
+	// AwaitFeed.
+	Pending uint64
 }
 
 // Error is a refusal of a whole push: nothing of it was written.
@@ -143,9 +150,32 @@ func (e *Engine) Push(ctx context.Context, coll Collection, writer Writer, ws []
 	for i, m := range batch.mutations {
 		d := docs[m.ID]
 		res.Versions[i] = protocol.PushResult{ID: m.ID, Version: d.version}
-		res.Seq = max(res.Seq, d.seq)
+		if d.unchanged {
+			res.Pending = max(res.Pending, d.seq)
+		} else {
+			res.Seq = max(res.Seq, d.seq)
+		}
 	}
-	return res, nil
+	return res, e.settle(ctx, coll.Name, &res)
+}
+
+// settle raises res.Seq to cover the documents the push left unchanged, as far as
+// the feed holds them now: a checkpoint below a change only repeats it in the next
+// pull, one above the feed would be refused.
+func (e *Engine) settle(ctx context.Context, collection string, res *Result) error {
+	if res.Pending <= res.Seq {
+		res.Pending = 0
+		return nil
+	}
+	head, err := e.cfg.Store.Head(ctx, collection)
+	if err != nil {
+		return fmt.Errorf("read the feed head of %s: %w", collection, err)
+	}
+	res.Seq = max(res.Seq, min(res.Pending, head))
+	if res.Pending <= head {
+		res.Pending = 0
+	}
+	return nil
 }
 
 // Check validates a push as Push would, merging it into the documents as stored now,
