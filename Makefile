@@ -2,7 +2,7 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run build test lint bench fuzz cluster tools clean
+.PHONY: run build test lint bench fuzz cluster generate tools clean
 
 run: ## run a single-node Lattice (embedded store in ./data, no external services)
 	$(GO) run ./cmd/lattice dev
@@ -21,6 +21,9 @@ bench: ## print the benchmark figures recorded in BENCHMARKS.md
 
 fuzz: ## run each fuzz target for a short while (FUZZTIME=30s)
 	bash hack/fuzz.sh
+
+generate: ## regenerate deep copies, CRDs and RBAC from the kubebuilder markers (controller-gen)
+	bash hack/generate.sh
 
 cluster: ## start a local cluster: Redis, FerretDB and 3 lattice serve replicas (hack/cluster.sh)
 	bash hack/cluster.sh up

@@ -14,6 +14,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// DefaultStreamPrefix starts the key of a tenant's stream unless configured.
+const DefaultStreamPrefix = "lattice:events:"
+
 // RedisConfig configures a RedisBus. Zero values take the defaults named.
 type RedisConfig struct {
 	// URL is the Redis URL: redis://[user:password@]host:port/db (rediss:// for TLS).
@@ -38,7 +41,7 @@ type RedisConfig struct {
 
 func (c *RedisConfig) fillDefaults() {
 	if c.Prefix == "" {
-		c.Prefix = "lattice:events:"
+		c.Prefix = DefaultStreamPrefix
 	}
 	if c.MaxLen <= 0 {
 		c.MaxLen = 10000

@@ -2,6 +2,7 @@
 //
 //	lattice dev    single node: embedded store in ./data, no auth, 127.0.0.1:8080
 //	lattice serve  production node: MongoDB (or the embedded store), JWT auth
+//	lattice operator  the Kubernetes operator that runs one sync cluster per SyncCluster
 //
 // Configuration comes from a YAML file (--config or LATTICE_CONFIG), environment
 // variables (LATTICE_*) and flags, flags winning. Run `lattice <command> -h` for flags.
@@ -46,6 +47,8 @@ func run(args []string, stderr io.Writer) error {
 		return runNode(args[1:], config.Serve(), false, stderr)
 	case "token":
 		return runToken(args[1:], os.Stdout, stderr)
+	case "operator":
+		return runOperator(args[1:], stderr)
 	case "help", "-h", "--help":
 		return usage(stderr)
 	}
@@ -59,7 +62,8 @@ func usage(w io.Writer) error {
 commands:
   dev     run a single node: embedded store (./data), no auth, 127.0.0.1:8080
   serve   run a production node (MongoDB or embedded store, JWT auth)
-  token   mint an HS256 JWT for development and the local cluster`)
+  token     mint an HS256 JWT for development and the local cluster
+  operator  run the Kubernetes operator (SyncCluster resources)`)
 	return nil
 }
 

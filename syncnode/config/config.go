@@ -20,88 +20,88 @@ import (
 // Config is a sync node's configuration. The YAML file uses the json tag names.
 type Config struct {
 	// Listen is the HTTP listen address.
-	Listen string `json:"listen"`
+	Listen string `json:"listen,omitzero"`
 	// Tenant is the tenant this node serves; tokens must carry it.
-	Tenant string `json:"tenant"`
+	Tenant string `json:"tenant,omitzero"`
 	// DataDir holds the embedded store (store kind "embedded").
-	DataDir string `json:"dataDir"`
+	DataDir string `json:"dataDir,omitzero"`
 	// Store selects and configures the document store.
-	Store StoreConfig `json:"store"`
+	Store StoreConfig `json:"store,omitzero"`
 	// Auth configures authentication.
-	Auth AuthConfig `json:"auth"`
+	Auth AuthConfig `json:"auth,omitzero"`
 	// Fanout configures how the nodes of a tenant tell each other of commits.
-	Fanout FanoutConfig `json:"fanout"`
+	Fanout FanoutConfig `json:"fanout,omitzero"`
 	// Server bounds connections and how long a client may take.
-	Server ServerConfig `json:"server"`
+	Server ServerConfig `json:"server,omitzero"`
 	// CORS lets web pages of other origins call the API.
-	CORS CORSConfig `json:"cors"`
+	CORS CORSConfig `json:"cors,omitzero"`
 	// TLS, when set, serves HTTPS (otherwise put a TLS-terminating proxy in front).
-	TLS TLSConfig `json:"tls"`
+	TLS TLSConfig `json:"tls,omitzero"`
 	// Admin, when set, moves /metrics to a listener of its own.
-	Admin AdminConfig `json:"admin"`
+	Admin AdminConfig `json:"admin,omitzero"`
 	// Clock bounds client clocks.
-	Clock ClockConfig `json:"clock"`
+	Clock ClockConfig `json:"clock,omitzero"`
 	// Limits bound requests and documents.
-	Limits LimitsConfig `json:"limits"`
+	Limits LimitsConfig `json:"limits,omitzero"`
 	// Collections declares the collections served and their field types.
-	Collections map[string]CollectionConfig `json:"collections"`
+	Collections map[string]CollectionConfig `json:"collections,omitzero"`
 	// AutoCollections serves any valid collection name, created on first use with
 	// last-writer-wins fields (the default of `lattice dev`).
-	AutoCollections bool `json:"autoCollections"`
+	AutoCollections bool `json:"autoCollections,omitzero"`
 	// Retention: a client not seen for longer must reset (410 client_reset_required)
 	// before syncing again; 0 turns the check off. Default 90 days (2160h).
-	Retention Duration `json:"retention"`
+	Retention Duration `json:"retention,omitzero"`
 }
 
 // StoreConfig selects the store.
 type StoreConfig struct {
 	// Kind is "embedded" (bbolt file in DataDir) or "mongodb".
-	Kind string `json:"kind"`
+	Kind string `json:"kind,omitzero"`
 	// MongoURI is the MongoDB connection string (kind mongodb).
-	MongoURI string `json:"mongoURI"`
+	MongoURI string `json:"mongoURI,omitzero"`
 	// Database is the MongoDB database (default "lattice_<tenant>").
-	Database string `json:"database"`
+	Database string `json:"database,omitzero"`
 	// WriteConcern is "majority" (default) or a number of nodes.
-	WriteConcern string `json:"writeConcern"`
+	WriteConcern string `json:"writeConcern,omitzero"`
 }
 
 // ServerConfig bounds the HTTP server's connections. Zero values take defaults.
 type ServerConfig struct {
 	// ReadHeaderTimeout bounds reading a request's headers (default 10s).
-	ReadHeaderTimeout Duration `json:"readHeaderTimeout"`
+	ReadHeaderTimeout Duration `json:"readHeaderTimeout,omitzero"`
 	// ReadTimeout bounds reading a whole request, body included (default 60s): a
 	// client that announces a body and sends it slowly is disconnected.
-	ReadTimeout Duration `json:"readTimeout"`
+	ReadTimeout Duration `json:"readTimeout,omitzero"`
 	// IdleTimeout closes keep-alive connections idle for longer (default 120s).
-	IdleTimeout Duration `json:"idleTimeout"`
+	IdleTimeout Duration `json:"idleTimeout,omitzero"`
 	// MaxHeaderBytes bounds a request's headers (default 64 KiB; 431 beyond).
-	MaxHeaderBytes int `json:"maxHeaderBytes"`
+	MaxHeaderBytes int `json:"maxHeaderBytes,omitzero"`
 	// MaxConnections bounds the open connections, streams included (default
 	// 25000); further connections wait to be accepted.
-	MaxConnections int `json:"maxConnections"`
+	MaxConnections int `json:"maxConnections,omitzero"`
 	// LocalhostOnly answers only requests whose Host is the loopback (default true
 	// in dev: no web page can reach the node through DNS rebinding).
-	LocalhostOnly bool `json:"localhostOnly"`
+	LocalhostOnly bool `json:"localhostOnly,omitzero"`
 }
 
 // TLSConfig serves HTTPS from a certificate and key in PEM files.
 type TLSConfig struct {
-	CertFile string `json:"certFile"`
-	KeyFile  string `json:"keyFile"`
+	CertFile string `json:"certFile,omitzero"`
+	KeyFile  string `json:"keyFile,omitzero"`
 }
 
 // AdminConfig is the operators' listener.
 type AdminConfig struct {
 	// Listen, when set, serves /metrics, /healthz and /readyz there, and /metrics
 	// no longer on the main listener (keep it off the public network).
-	Listen string `json:"listen"`
+	Listen string `json:"listen,omitzero"`
 }
 
 // CORSConfig lets web pages of other origins call the API.
 type CORSConfig struct {
 	// AllowedOrigins: "*", exact origins ("https://app.example.com"), or any port of
 	// a host ("http://localhost:*"). Default: none in serve, localhost in dev.
-	AllowedOrigins []string `json:"allowedOrigins"`
+	AllowedOrigins []string `json:"allowedOrigins,omitzero"`
 }
 
 // WithDefaults returns s with its zero values replaced by the defaults.
@@ -158,81 +158,84 @@ func (c *Config) validateServer() []error {
 type FanoutConfig struct {
 	// RedisURL is redis://[user:password@]host:port/db (rediss:// for TLS); env
 	// LATTICE_REDIS_URL.
-	RedisURL string `json:"redisURL"`
+	RedisURL string `json:"redisURL,omitzero"`
 	// StreamPrefix starts the Redis key of the tenant's stream, which is
 	// StreamPrefix+tenant (default "lattice:events:").
-	StreamPrefix string `json:"streamPrefix"`
+	StreamPrefix string `json:"streamPrefix,omitzero"`
 	// MaxLen bounds the stream's length, trimmed approximately (default 10000).
-	MaxLen int64 `json:"maxLen"`
+	MaxLen int64 `json:"maxLen,omitzero"`
 	// PollInterval is how often live streams re-read the store while Redis is
 	// unreachable (default 1s, at most 1m).
-	PollInterval Duration `json:"pollInterval"`
+	PollInterval Duration `json:"pollInterval,omitzero"`
 }
 
 // AuthConfig configures authentication.
 type AuthConfig struct {
 	// Mode is "jwt" (default for serve) or "none" (dev only).
-	Mode string `json:"mode"`
+	Mode string `json:"mode,omitzero"`
 	// HS256Secret verifies HS256 tokens.
-	HS256Secret string `json:"hs256Secret"`
+	HS256Secret string `json:"hs256Secret,omitzero"`
 	// PublicKeyFile is a PEM public key (RSA or EC) that verifies tokens.
-	PublicKeyFile string `json:"publicKeyFile"`
+	PublicKeyFile string `json:"publicKeyFile,omitzero"`
 	// JWKSURL is fetched (and refreshed) for the verification keys.
-	JWKSURL string `json:"jwksURL"`
+	JWKSURL string `json:"jwksURL,omitzero"`
 	// Audience and Issuer must equal the tokens' aud and iss; required with
 	// JWKSURL.
-	Audience string `json:"audience"`
-	Issuer   string `json:"issuer"`
+	Audience string `json:"audience,omitzero"`
+	Issuer   string `json:"issuer,omitzero"`
 	// MaxTokenLifetime, when set, refuses tokens without iat or living longer.
-	MaxTokenLifetime Duration `json:"maxTokenLifetime"`
+	MaxTokenLifetime Duration `json:"maxTokenLifetime,omitzero"`
 }
 
 // ClockConfig bounds client clocks.
 type ClockConfig struct {
 	// MaxAhead is how far a client clock may run ahead of server time (default 1m).
-	MaxAhead Duration `json:"maxAhead"`
+	MaxAhead Duration `json:"maxAhead,omitzero"`
 	// Policy is "reject" (default: 400 invalid_mutation) or "clamp" (restamp).
-	Policy string `json:"policy"`
+	Policy string `json:"policy,omitzero"`
 }
 
 // LimitsConfig bounds requests and documents.
 type LimitsConfig struct {
 	// MaxBodyBytes bounds a request body (default 4 MiB; 413 too_large).
-	MaxBodyBytes int64 `json:"maxBodyBytes"`
+	MaxBodyBytes int64 `json:"maxBodyBytes,omitzero"`
 	// MaxBatch bounds the mutations of one push (default 1000; 413 too_large).
-	MaxBatch int `json:"maxBatch"`
+	MaxBatch int `json:"maxBatch,omitzero"`
 	// MaxDocBytes bounds a document's JSON after a merge, and its merge metadata
 	// (state and version) (default 1 MiB; 413).
-	MaxDocBytes int `json:"maxDocBytes"`
+	MaxDocBytes int `json:"maxDocBytes,omitzero"`
 	// MaxDepth bounds path depth plus value nesting (default 32; 400 invalid_path).
-	MaxDepth int `json:"maxDepth"`
+	MaxDepth int `json:"maxDepth,omitzero"`
 	// RequestsPerSecond and Burst bound each client's requests (429 rate_limited);
 	// RequestsPerSecond 0 turns the limit off.
-	RequestsPerSecond float64 `json:"requestsPerSecond"`
-	Burst             int     `json:"burst"`
+	RequestsPerSecond float64 `json:"requestsPerSecond,omitzero"`
+	Burst             int     `json:"burst,omitzero"`
 	// MaxStreams bounds the live streams open on one node (default 20000; 503
 	// unavailable with Retry-After beyond, so a load balancer tries another node).
-	MaxStreams int `json:"maxStreams"`
+	MaxStreams int `json:"maxStreams,omitzero"`
 	// MaxStreamsPerSubject bounds the streams one token subject has open on one
 	// node (default 1000 in serve, none in dev; 429 beyond).
-	MaxStreamsPerSubject int `json:"maxStreamsPerSubject"`
+	MaxStreamsPerSubject int `json:"maxStreamsPerSubject,omitzero"`
 	// PerAddressRequestsPerSecond and PerAddressBurst bound each remote address's
 	// requests before authentication (default off: behind a proxy or NAT every
 	// client shares an address; enable it when clients connect directly).
-	PerAddressRequestsPerSecond float64 `json:"perAddressRequestsPerSecond"`
-	PerAddressBurst             int     `json:"perAddressBurst"`
+	PerAddressRequestsPerSecond float64 `json:"perAddressRequestsPerSecond,omitzero"`
+	PerAddressBurst             int     `json:"perAddressBurst,omitzero"`
 }
 
 // CollectionConfig declares one collection.
 type CollectionConfig struct {
 	// Fields maps dotted paths to "counter", "set", "text", "list" (others are lww).
-	Fields map[string]string `json:"fields"`
+	Fields map[string]string `json:"fields,omitzero"`
 	// Schema is a JSON Schema (draft 2020-12) every document must satisfy.
-	Schema json.RawMessage `json:"schema"`
+	Schema json.RawMessage `json:"schema,omitzero"`
 }
 
 // Duration is a time.Duration written as "90s" in YAML.
 type Duration struct{ time.Duration }
+
+// MarshalJSON writes d as a Go duration string ("90s").
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
 // UnmarshalJSON parses a Go duration string.
 func (d *Duration) UnmarshalJSON(b []byte) error {
