@@ -15,6 +15,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -99,6 +100,23 @@ func markReady(t *testing.T, ns, name string) {
 	}
 }
 
+// updateCluster applies edit to the current SyncCluster, again when the operator
+// wrote it meanwhile.
+func updateCluster(t *testing.T, ns, name string, edit func(*v1alpha1.SyncCluster)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var c v1alpha1.SyncCluster
+		if err := get(t, ns, name, &c); err != nil {
+			return err
+		}
+		edit(&c)
+		return k8s.Update(context.Background(), &c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestClusterComesUpReady(t *testing.T) {
 	ns := newNamespace(t)
 	createSecrets(t, ns, "mongodb://db:27017", "redis://redis:6379/0")
@@ -149,13 +167,9 @@ func TestSpecChangeRollsThePods(t *testing.T) {
 	var d appsv1.Deployment
 	eventually(t, "the Deployment", func() (bool, string) { return get(t, ns, "acme", &d) == nil, "" })
 	before := d.Spec.Template.Annotations[specs.AnnotationConfigHash]
-	if err := get(t, ns, "acme", c); err != nil {
-		t.Fatal(err)
-	}
-	c.Spec.Collections["technicians"] = v1alpha1.CollectionSpec{Fields: map[string]v1alpha1.FieldType{"skills": "set"}}
-	if err := k8s.Update(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
+	updateCluster(t, ns, "acme", func(c *v1alpha1.SyncCluster) {
+		c.Spec.Collections["technicians"] = v1alpha1.CollectionSpec{Fields: map[string]v1alpha1.FieldType{"skills": "set"}}
+	})
 	eventually(t, "a new config hash", func() (bool, string) {
 		_ = get(t, ns, "acme", &d)
 		h := d.Spec.Template.Annotations[specs.AnnotationConfigHash]
@@ -175,11 +189,14 @@ func TestScaleSubresource(t *testing.T) {
 		t.Fatal(err)
 	}
 	scale := &autoscalingv1.Scale{}
-	if err := k8s.SubResource("scale").Get(context.Background(), c, scale); err != nil {
-		t.Fatal(err)
-	}
-	scale.Spec.Replicas = 5
-	if err := k8s.SubResource("scale").Update(context.Background(), c, client.WithSubResourceBody(scale)); err != nil {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error { // the operator writes the status meanwhile
+		if err := k8s.SubResource("scale").Get(context.Background(), c, scale); err != nil {
+			return err
+		}
+		scale.Spec.Replicas = 5
+		return k8s.SubResource("scale").Update(context.Background(), c, client.WithSubResourceBody(scale))
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	var d appsv1.Deployment
