@@ -1,8 +1,9 @@
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
 var (
@@ -10,12 +11,14 @@ var (
 	GroupVersion = schema.GroupVersion{Group: "sync.lattice.dev", Version: "v1alpha1"}
 
 	// SchemeBuilder registers the types with a runtime scheme.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
 	// AddToScheme adds the types of this group and version to a scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
 
-func init() {
-	SchemeBuilder.Register(&SyncCluster{}, &SyncClusterList{}, &SyncCompaction{}, &SyncCompactionList{})
+func addKnownTypes(s *runtime.Scheme) error {
+	s.AddKnownTypes(GroupVersion, &SyncCluster{}, &SyncClusterList{}, &SyncCompaction{}, &SyncCompactionList{})
+	metav1.AddToGroupVersion(s, GroupVersion)
+	return nil
 }

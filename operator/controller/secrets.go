@@ -47,13 +47,13 @@ func (r *SyncClusterReconciler) secretValue(ctx context.Context, namespace strin
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, &s)
 	switch {
 	case apierrors.IsNotFound(err):
-		return "", fmt.Errorf("Secret %s not found in namespace %s", ref.Name, namespace)
+		return "", fmt.Errorf("no Secret %s in namespace %s", ref.Name, namespace)
 	case err != nil:
 		return "", fmt.Errorf("read Secret %s: %w", ref.Name, err)
 	}
 	v, ok := s.Data[ref.Key]
 	if !ok || len(v) == 0 {
-		return "", fmt.Errorf("Secret %s has no key %q", ref.Name, ref.Key)
+		return "", fmt.Errorf("key %q missing from Secret %s", ref.Key, ref.Name)
 	}
 	return string(v), nil
 }
