@@ -66,7 +66,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Node, error) {
 		AllowedOrigins: cfg.CORS.AllowedOrigins, LocalhostOnly: cfg.Server.LocalhostOnly,
 		Engine: engine, Store: traced, Collections: cfg.CollectionSet(), Auth: deps.Auth, Hub: hub, Logger: logger,
 		Metrics: mainMetrics(cfg, tel.MetricsHandler()), Instruments: tel.Instruments,
-		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatch,
+		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatch, MaxPageBytes: cfg.Limits.MaxPageBytes,
 		RequestsPerSecond: cfg.Limits.RequestsPerSecond, Burst: cfg.Limits.Burst,
 		PerAddressRequestsPerSecond: cfg.Limits.PerAddressRequestsPerSecond, PerAddressBurst: cfg.Limits.PerAddressBurst,
 		MaxStreamsPerSubject: cfg.Limits.MaxStreamsPerSubject,

@@ -204,6 +204,9 @@ type LimitsConfig struct {
 	// MaxDocBytes bounds a document's JSON after a merge, and its merge metadata
 	// (state and version) (default 1 MiB; 413).
 	MaxDocBytes int `json:"maxDocBytes,omitzero"`
+	// MaxPageBytes bounds the documents of one pull page, adapter pull or stream
+	// event (default 8 MiB, at least 64 KiB; a page holds at least one document).
+	MaxPageBytes int `json:"maxPageBytes,omitzero"`
 	// MaxDepth bounds path depth plus value nesting (default 32; 400 invalid_path).
 	MaxDepth int `json:"maxDepth,omitzero"`
 	// RequestsPerSecond and Burst bound each client's requests (429 rate_limited);
@@ -316,6 +319,9 @@ func (c *Config) Validate(dev bool) error {
 	}
 	if l := c.Limits; l.MaxStreams < 0 || l.MaxStreamsPerSubject < 0 || l.PerAddressRequestsPerSecond < 0 || l.PerAddressBurst < 0 {
 		bad("limits.maxStreams, maxStreamsPerSubject, perAddressRequestsPerSecond, perAddressBurst: must not be negative")
+	}
+	if p := c.Limits.MaxPageBytes; p != 0 && p < 64<<10 {
+		bad("limits.maxPageBytes %d: want at least 65536 (0 for the default, 8 MiB)", p)
 	}
 	if c.Retention.Duration < 0 {
 		bad("retention: must not be negative")

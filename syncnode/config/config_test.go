@@ -66,6 +66,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	c.Store.Kind = "postgres"
 	c.Auth = AuthConfig{Mode: "jwt", HS256Secret: "short"}
 	c.Clock.Policy = "ignore"
+	c.Limits.MaxPageBytes = 1000
 	c.Collections = map[string]CollectionConfig{
 		"orders":   {Fields: map[string]string{"hours": "countr", "a": "set", "a.b": "text"}},
 		"bad name": {},
@@ -74,7 +75,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, want := range []string{"tenant", "store.kind", "hs256Secret", "clock.policy", "countr", "bad name"} {
+	for _, want := range []string{"tenant", "store.kind", "hs256Secret", "clock.policy", "countr", "bad name", "limits.maxPageBytes"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}

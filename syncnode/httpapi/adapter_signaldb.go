@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/lattice-sync/lattice/api/protocol"
@@ -23,16 +24,11 @@ type sdbChanges struct {
 	Removed  []object `json:"removed"`
 }
 
-// sdbPull is the pull answer (and stream event data) with a checkpoint.
+// sdbPull is the data of a stream event; a pull answer from a checkpoint has the
+// same shape plus "hasMore" (signaldbPull).
 type sdbPull struct {
 	Changes    sdbChanges `json:"changes"`
 	Checkpoint string     `json:"checkpoint"`
-}
-
-// sdbItems is the pull answer without a checkpoint: the whole collection.
-type sdbItems struct {
-	Items      []object `json:"items"`
-	Checkpoint string   `json:"checkpoint"`
 }
 
 // sdbPush is the body of a SignalDB push.
@@ -59,34 +55,62 @@ func emptySdbChanges() sdbChanges {
 	return sdbChanges{Added: []object{}, Modified: []object{}, Removed: []object{}}
 }
 
+// signaldbPull serves one page of the collection's changes after the checkpoint,
+// within the byte budget (budgetPage): {"changes": {"added", "modified",
+// "removed"}, "checkpoint", "hasMore"}, or without a checkpoint {"items",
+// "checkpoint", "hasMore"}. While hasMore, the glue pulls again from the checkpoint
+// and hands SignalDB the pages combined. The answer is written as it is encoded.
 func (a *API) signaldbPull(w http.ResponseWriter, req *request) error {
-	cp, given := req.r.URL.Query()["checkpoint"]
-	after, err := feed.Parse(strings.Join(cp, ""))
+	cp := req.r.URL.Query().Get("checkpoint")
+	after, err := feed.Parse(cp)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "invalid_checkpoint", "%v", err)
 	}
-	enc := sdbEncoder(req.collection)
-	all := sdbPull{Changes: emptySdbChanges(), Checkpoint: feed.Encode(after)}
-	for more := true; more; {
-		page, err := a.cfg.Store.Changes(req.r.Context(), req.collection.Name, after, a.cfg.MaxPullLimit)
-		if err != nil {
-			return err
-		}
-		more, after = page.HasMore, max(after, page.Next)
-		part, err := enc(page)
-		if err != nil {
-			return err
-		}
-		p := part.(sdbPull)
-		all.Changes.Added = append(all.Changes.Added, p.Changes.Added...)
-		all.Changes.Removed = append(all.Changes.Removed, p.Changes.Removed...)
-		all.Checkpoint = p.Checkpoint
+	page, _, err := a.budgetPage(req.r.Context(), req.collection.Name, after, a.pageRoom(), true)
+	if err != nil {
+		return err
 	}
-	if !given || len(cp) == 0 || cp[0] == "" {
-		writeJSON(w, http.StatusOK, sdbItems{Items: all.Changes.Added, Checkpoint: all.Checkpoint})
-		return nil
+	fields := req.collection.Fields
+	return a.answer(w, req.r).send(func(j *jsonAnswer) error {
+		if cp == "" {
+			return sdbItemsAnswer(j, page, fields)
+		}
+		return sdbChangesAnswer(j, page, fields)
+	})
+}
+
+// sdbItemsAnswer writes a pull answer without a checkpoint: the page's documents.
+func sdbItemsAnswer(j *jsonAnswer, page store.Page, fields crdt.Fields) error {
+	j.raw(`{"items":`)
+	if err := j.docs(page.Records, fields, present); err != nil {
+		return err
 	}
-	writeJSON(w, http.StatusOK, all)
+	return sdbAnswerEnd(j, page)
+}
+
+// sdbChangesAnswer writes a pull answer from a checkpoint: every changed document
+// in added, deleted ones in removed (as sdbEncoder).
+func sdbChangesAnswer(j *jsonAnswer, page store.Page, fields crdt.Fields) error {
+	j.raw(`{"changes":{"added":`)
+	if err := j.docs(page.Records, fields, present); err != nil {
+		return err
+	}
+	j.raw(`,"modified":[],"removed":`)
+	removed := func(r store.Record) (any, error) { return object{"id": r.ID}, nil }
+	if err := j.array(page.Records, absent, removed); err != nil {
+		return err
+	}
+	j.raw("}")
+	return sdbAnswerEnd(j, page)
+}
+
+// sdbAnswerEnd writes the checkpoint and hasMore, and closes the answer.
+func sdbAnswerEnd(j *jsonAnswer, page store.Page) error {
+	j.raw(`,"checkpoint":`)
+	if err := j.value(feed.Encode(page.Next)); err != nil {
+		return err
+	}
+	j.raw(`,"hasMore":` + strconv.FormatBool(page.HasMore) + "}\n")
 	return nil
 }
 

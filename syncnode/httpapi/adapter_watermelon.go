@@ -19,18 +19,6 @@ type wmTable struct {
 	Deleted []string          `json:"deleted"`
 }
 
-// wmPull is the pull answer.
-type wmPull struct {
-	Changes   map[string]wmOutTable `json:"changes"`
-	Timestamp uint64                `json:"timestamp"`
-}
-
-type wmOutTable struct {
-	Created []object `json:"created"`
-	Updated []object `json:"updated"`
-	Deleted []string `json:"deleted"`
-}
-
 // wmPush is the push body: the changes synchronize() hands to pushChanges.
 type wmPush struct {
 	Changes map[string]wmTable `json:"changes"`
@@ -106,32 +94,6 @@ func (a *API) tables(req *wmRequest, action auth.Action) ([]merge.Collection, er
 		out = append(out, c)
 	}
 	return out, nil
-}
-
-func (a *API) watermelonPull(w http.ResponseWriter, req *wmRequest) error {
-	colls, err := a.tables(req, auth.Read)
-	if err != nil {
-		return err
-	}
-	ctx := req.r.Context()
-	start, first, err := a.wmPositions(ctx, req.r.URL.Query().Get("last_pulled_at"))
-	if err != nil {
-		return err
-	}
-	resp := wmPull{Changes: map[string]wmOutTable{}}
-	next := map[string]uint64{}
-	for _, c := range colls {
-		t, pos, err := a.wmTableChanges(ctx, c, start[c.Name], first)
-		if err != nil {
-			return err
-		}
-		resp.Changes[c.Name], next[c.Name] = t, pos
-	}
-	if resp.Timestamp, err = a.wmSavePositions(ctx, next); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
 }
 
 func (a *API) watermelonPush(w http.ResponseWriter, req *wmRequest) error {

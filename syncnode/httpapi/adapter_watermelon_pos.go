@@ -84,34 +84,3 @@ func (a *API) wmSavePositions(ctx context.Context, pos map[string]uint64) (uint6
 	}
 	return res.Seq, nil // the document's feed position, whether this push wrote it or not
 }
-
-// wmTableChanges reads one table's changes after pos.
-func (a *API) wmTableChanges(ctx context.Context, c merge.Collection, pos uint64, first bool) (wmOutTable, uint64, error) {
-	out := wmOutTable{Created: []object{}, Updated: []object{}, Deleted: []string{}}
-	for more := true; more; {
-		page, err := a.cfg.Store.Changes(ctx, c.Name, pos, a.cfg.MaxPullLimit)
-		if err != nil {
-			return out, 0, err
-		}
-		more, pos = page.HasMore, max(pos, page.Next)
-		for _, rec := range page.Records {
-			if rec.Deleted {
-				out.Deleted = append(out.Deleted, rec.ID)
-				continue
-			}
-			d, err := baseDoc(rec, c.Fields)
-			if err != nil {
-				return out, 0, err
-			}
-			if first {
-				out.Created = append(out.Created, d)
-			} else {
-				out.Updated = append(out.Updated, d)
-			}
-		}
-	}
-	if first {
-		out.Deleted = []string{}
-	}
-	return out, pos, nil
-}

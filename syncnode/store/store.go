@@ -117,10 +117,14 @@ func (p Page) Within(maxBytes int) Page {
 	}
 	size := 0
 	for i, r := range p.Records {
-		size += len(r.ID) + len(r.Doc) + len(r.Version) + 64
+		size += r.Weight()
 		if size > maxBytes && i > 0 {
 			return Page{Records: p.Records[:i], Next: p.Records[i-1].Seq, HasMore: true}
 		}
 	}
 	return p
 }
+
+// Weight is what r counts against a page's byte budget: its id, document and
+// version, and a fixed allowance for the encoding around them.
+func (r Record) Weight() int { return len(r.ID) + len(r.Doc) + len(r.Version) + 64 }

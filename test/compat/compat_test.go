@@ -33,7 +33,7 @@ const nodeConfig = `collections:
     fields: {notes: text}
     schema: {"type": "object", "properties": {"status": {"enum": ["open", "done"]}, "notes": {"type": "string"}}}
 autoCollections: true
-limits: {requestsPerSecond: 0}
+limits: {requestsPerSecond: 0, maxPageBytes: 262144}
 `
 
 // TestClientLibraries runs every scenario against `lattice dev` (embedded store, no

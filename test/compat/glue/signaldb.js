@@ -39,13 +39,14 @@ export function latticeSyncManager({ url, clientId, token, fetch = globalThis.fe
     // The server checkpoint (not lastFinishedSyncStart, the client's own clock) is
     // what pulls resume from. A pull's checkpoint and the versions it served become
     // the base only once a sync that made that pull has finished: SignalDB drops the
-    // pulled data of a failed sync, so resuming after it would skip changes.
+    // pulled data of a failed sync, so resuming after it would skip changes. A pull
+    // follows the node's pages to the end and hands SignalDB one result.
     async pull({ name }, { lastFinishedSyncEnd = 0 }) {
       const s = stateOf(name);
       commitPulls(s, lastFinishedSyncEnd);
-      const q = s.checkpoint ? `?checkpoint=${encodeURIComponent(s.checkpoint)}` : '';
+      const path = `/v1/signaldb/${encodeURIComponent(name)}/pull`;
       const time = Date.now();
-      const body = await call(`/v1/signaldb/${encodeURIComponent(name)}/pull${q}`);
+      const body = await pullPages((cp) => call(cp ? `${path}?checkpoint=${encodeURIComponent(cp)}` : path), s.checkpoint);
       s.pulls.push({ time, body });
       return body.items ? { items: body.items } : { changes: body.changes };
     },
@@ -77,6 +78,31 @@ export function latticeSyncManager({ url, clientId, token, fetch = globalThis.fe
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// pullPages pulls from checkpoint while the node says hasMore (an answer is one page
+// of about 8 MiB at most) and combines the pages into one answer, for one sync:
+// later pages win per id, and an id is in added or removed, not both. Without a
+// checkpoint the first page holds items and the later ones changes to apply to them.
+async function pullPages(pull, checkpoint) {
+  let page = await pull(checkpoint);
+  const items = page.items && new Map(page.items.map((i) => [i.id, i]));
+  const added = new Map(); const removed = new Map();
+  const apply = (c) => {
+    for (const i of c.added) {
+      if (items) items.set(i.id, i); else { removed.delete(i.id); added.set(i.id, i); }
+    }
+    for (const r of c.removed) {
+      if (items) items.delete(r.id); else { added.delete(r.id); removed.set(r.id, r); }
+    }
+  };
+  if (page.changes) apply(page.changes);
+  while (page.hasMore) {
+    page = await pull(page.checkpoint);
+    apply(page.changes);
+  }
+  if (items) return { items: [...items.values()], checkpoint: page.checkpoint };
+  return { changes: { added: [...added.values()], modified: [], removed: [...removed.values()] }, checkpoint: page.checkpoint };
+}
 
 // commitPulls folds the pulls made up to the end of the last finished sync into the
 // checkpoint and the bases.

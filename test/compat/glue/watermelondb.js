@@ -36,12 +36,15 @@ export function latticeSync({ database, url, clientId, token, tables, fetch = gl
   };
   const syncOnce = () => synchronize({
     database,
-    // timestamp is a number the server maps back to every table's feed position.
+    // timestamp is a number the server maps back to every table's feed position. A
+    // pull follows the node's pages to the end and hands WatermelonDB one result.
     pullChanges: async ({ lastPulledAt, schemaVersion, migration }) => {
       const q = new URLSearchParams({ tables: tables.join(','), schema_version: String(schemaVersion) });
-      if (lastPulledAt) q.set('last_pulled_at', String(lastPulledAt));
       if (migration) q.set('migration', JSON.stringify(migration));
-      return call(`/v1/watermelon/pull?${q}`);
+      return pullPages((at) => {
+        if (at) q.set('last_pulled_at', String(at));
+        return call(`/v1/watermelon/pull?${q}`);
+      }, lastPulledAt);
     },
     pushChanges: async ({ changes, lastPulledAt }) => {
       await call(`/v1/watermelon/push?last_pulled_at=${lastPulledAt}`, { method: 'POST', body: JSON.stringify({ changes }) });
@@ -75,4 +78,30 @@ export function latticeSync({ database, url, clientId, token, tables, fetch = gl
     es.onopen = kick;
   }
   return { sync, close: () => es?.close() };
+}
+
+// pullPages pulls from lastPulledAt while the node says hasMore (an answer is one
+// page of about 8 MiB at most; its timestamp resumes every table where the page
+// stopped) and combines the pages into the one result synchronize() takes: later
+// pages win per id, a deletion included; a record created in an earlier page stays
+// created; and an id is in one of created, updated and deleted only.
+async function pullPages(pull, lastPulledAt) {
+  const tables = new Map();
+  let page = { timestamp: lastPulledAt, hasMore: true };
+  while (page.hasMore) {
+    page = await pull(page.timestamp);
+    for (const [name, c] of Object.entries(page.changes)) {
+      if (!tables.has(name)) tables.set(name, new Map());
+      const rows = tables.get(name);
+      for (const raw of c.created) rows.set(raw.id, { kind: 'created', raw });
+      for (const raw of c.updated) rows.set(raw.id, { kind: rows.get(raw.id)?.kind === 'created' ? 'created' : 'updated', raw });
+      for (const id of c.deleted) rows.set(id, { kind: 'deleted', raw: id });
+    }
+  }
+  const changes = {};
+  for (const [name, rows] of tables) {
+    const t = (changes[name] = { created: [], updated: [], deleted: [] });
+    for (const { kind, raw } of rows.values()) t[kind].push(raw);
+  }
+  return { changes, timestamp: page.timestamp };
 }

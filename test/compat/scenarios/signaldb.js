@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Collection } from '@signaldb/core';
 import Ajv from 'ajv';
 import { latticeSyncManager } from '../glue/signaldb.js';
-import { makeNet, until, sleep } from './net.js';
+import { makeNet, until, sleep, bigPad, putBig, removeDocs, countingFetch } from './net.js';
 
 const ajv = new Ajv();
 // The server's schema of "tasks" (GET /v1/collections/tasks/schema serves it).
@@ -111,5 +111,35 @@ export const scenarios = {
     assert.equal((await res.json()).error.code, 'schema_violation');
     const stored = await ctx.nativeDoc('tasks', doc);
     assert.equal(stored.status, 'open'); assert.equal(stored.title, undefined);
+  },
+  async 'signaldb: a pull over the page budget loops and hands SignalDB one result'(ctx) {
+    const coll = id('sbulk');
+    const docs = Array.from({ length: 24 }, (_, i) => `d${String(i).padStart(2, '0')}`);
+    await putBig(ctx, coll, docs, 'v1'); // about 850 KB: four pages of 256 KiB at most
+    const net = countingFetch();
+    const sm = latticeSyncManager({ url: ctx.nextUrl(), clientId: `sdb-bulk-${process.pid}-${++seq}`, fetch: net.fetch, id: `sm${seq}`, onError: () => {}, autostart: false });
+    const items = new Collection();
+    sm.addCollection(items, { name: coll });
+    ctx.cleanup.push(() => sm.dispose());
+    const titles = () => Object.fromEntries(items.find({}, { reactive: false }).fetch().map((d) => [d.id, d.title]));
+    const want = Object.fromEntries(docs.map((d) => [d, 'v1']));
+    // Between the first page and the next: a document served in it is deleted, another updated.
+    net.between = async () => { await removeDocs(ctx, coll, ['d00']); await putBig(ctx, coll, ['d01'], 'v2'); };
+    await sm.isReady();
+    await sm.sync(coll);
+    delete want.d00; want.d01 = 'v2';
+    assert.ok(net.pulls >= 3, `one sync made ${net.pulls} pull requests`);
+    assert.deepEqual(titles(), want);
+    assert.equal(items.findOne({ id: 'd23' }, { reactive: false }).pad.length, bigPad);
+    // From the checkpoint: a changeset of two pages; a document added in the first
+    // page is deleted, and one served before is updated, before the next.
+    net.pulls = 0;
+    const added = Array.from({ length: 13 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+    await putBig(ctx, coll, added, 'v3');
+    net.between = async () => { await removeDocs(ctx, coll, ['n00']); await putBig(ctx, coll, ['d02'], 'v3'); };
+    await sm.sync(coll);
+    for (const d of [...added.slice(1), 'd02']) want[d] = 'v3';
+    assert.ok(net.pulls >= 2, `the next sync made ${net.pulls} pull requests`);
+    assert.deepEqual(titles(), want);
   },
 };

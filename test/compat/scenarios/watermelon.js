@@ -5,7 +5,7 @@ import LokiMod from '@nozbe/watermelondb/adapters/lokijs/index.js';
 import LoggerMod from '@nozbe/watermelondb/utils/common/logger/index.js';
 import { latticeSync, latticeColumns, deriveColumns } from '../glue/watermelondb.js';
 import { taskValidator } from './signaldb.js';
-import { makeNet, until, sleep } from './net.js';
+import { makeNet, until, sleep, bigPad, putBig, removeDocs, countingFetch } from './net.js';
 
 const LokiJSAdapter = LokiMod.default;
 LoggerMod.default.silence();
@@ -121,5 +121,38 @@ export const scenarios = {
     const stored = await ctx.nativeDoc('tasks', doc);
     assert.equal(stored.status, 'open'); assert.equal(stored.title, undefined);
     await sleep(1);
+  },
+  async 'watermelon: a pull over the page budget loops and hands WatermelonDB one result'(ctx) {
+    const coll = id('wbulk').replace(/-/g, '_');
+    const docs = Array.from({ length: 24 }, (_, i) => `w${String(i).padStart(2, '0')}`);
+    await putBig(ctx, coll, docs, 'v1'); // about 850 KB: four pages of 256 KiB at most
+    class Bulk extends Model { static table = coll; }
+    const columns = [{ name: 'title', type: 'string', isOptional: true }, { name: 'pad', type: 'string', isOptional: true }, ...latticeColumns];
+    const schema = appSchema({ version: 1, tables: [tableSchema({ name: coll, columns })] });
+    const adapter = new LokiJSAdapter({ schema, useWebWorker: false, useIncrementalIndexedDB: false, dbName: `wm${process.pid}x${++seq}` });
+    const db = new Database({ adapter, modelClasses: [Bulk] });
+    const net = countingFetch();
+    const s = latticeSync({ database: db, url: ctx.nextUrl(), clientId: `wm-bulk-${process.pid}-${seq}`, tables: [coll], fetch: net.fetch, live: false });
+    const rows = async () => (await db.get(coll).query().fetch()).map((r) => r._raw);
+    const titles = async () => Object.fromEntries((await rows()).map((r) => [r.id, r.title]));
+    const want = Object.fromEntries(docs.map((d) => [d, 'v1']));
+    // Between the first page and the next: a record created in it is deleted, another updated.
+    net.between = async () => { await removeDocs(ctx, coll, ['w00']); await putBig(ctx, coll, ['w01'], 'v2'); };
+    await s.sync();
+    delete want.w00; want.w01 = 'v2';
+    assert.ok(net.pulls >= 3, `one sync made ${net.pulls} pull requests`);
+    assert.deepEqual(await titles(), want);
+    const all = await rows();
+    assert.ok(all.every((r) => r._status === 'synced' && r.pad.length === bigPad), 'every record synced whole');
+    // From the timestamp: changes over two pages; a record created in the first page
+    // is deleted, and one served before is updated, before the next.
+    net.pulls = 0;
+    const added = Array.from({ length: 13 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+    await putBig(ctx, coll, added, 'v3');
+    net.between = async () => { await removeDocs(ctx, coll, ['n00']); await putBig(ctx, coll, ['w02'], 'v3'); };
+    await s.sync();
+    for (const d of [...added.slice(1), 'w02']) want[d] = 'v3';
+    assert.ok(net.pulls >= 2, `the next sync made ${net.pulls} pull requests`);
+    assert.deepEqual(await titles(), want);
   },
 };
