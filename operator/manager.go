@@ -2,6 +2,7 @@ package operator
 
 import (
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -29,6 +30,9 @@ type Options struct {
 	LeaderElection bool
 	// LeaderElectionNamespace holds the lease (default: the operator's namespace).
 	LeaderElectionNamespace string
+	// ScaleInterval is how often the operator's own autoscaler reads the nodes of
+	// an autoscaled cluster (default 15s).
+	ScaleInterval time.Duration
 }
 
 // LeaderElectionID names the operator's lease.
@@ -81,7 +85,8 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 
 func register(mgr ctrl.Manager, o Options) error {
 	r := &controller.SyncClusterReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("lattice-operator"), DefaultImage: o.DefaultImage, Dropper: controller.StoreDropper{}}
+		Recorder: mgr.GetEventRecorder("lattice-operator"), DefaultImage: o.DefaultImage, Dropper: controller.StoreDropper{},
+		APIReader: mgr.GetAPIReader(), ScaleInterval: o.ScaleInterval}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("register the SyncCluster reconciler: %w", err)
 	}

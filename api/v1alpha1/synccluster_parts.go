@@ -24,6 +24,7 @@ type SecretKeyRef struct {
 //
 // +kubebuilder:validation:XValidation:rule="self.maxReplicas >= self.minReplicas",message="autoscaling.maxReplicas must be at least minReplicas"
 // +kubebuilder:validation:XValidation:rule="has(self.targetStreamsPerPod) || has(self.targetCPUUtilization)",message="autoscaling needs targetStreamsPerPod, targetCPUUtilization or both"
+// +kubebuilder:validation:XValidation:rule="(has(self.mode) && self.mode == 'HPA') || has(self.targetStreamsPerPod)",message="autoscaling mode Operator scales on targetStreamsPerPod: set it, or use mode HPA to scale on CPU"
 type AutoscalingSpec struct {
 	// MinReplicas is the fewest nodes (default 2).
 	//

@@ -30,6 +30,10 @@ func TestCELRulesRefuseWithTheirMessages(t *testing.T) {
 			c.Spec.Replicas = nil
 			c.Spec.Autoscaling = &v1alpha1.AutoscalingSpec{MinReplicas: 2, MaxReplicas: 4}
 		}},
+		{"operator scaling without a streams target", "mode Operator scales on targetStreamsPerPod", func(c *v1alpha1.SyncCluster) {
+			c.Spec.Replicas = nil
+			c.Spec.Autoscaling = &v1alpha1.AutoscalingSpec{MinReplicas: 2, MaxReplicas: 4, TargetCPUUtilization: ptr.To[int32](70)}
+		}},
 		{"JWKS without audience", "needs audience and issuer", func(c *v1alpha1.SyncCluster) {
 			c.Spec.Auth = v1alpha1.AuthSpec{JWKSURL: "https://idp.example.com/jwks"}
 		}},

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -45,6 +46,9 @@ func (r *SyncClusterReconciler) updateStatus(ctx context.Context, c *v1alpha1.Sy
 	if stuck := findCondition(c, v1alpha1.ConditionDegraded); stuck != nil && stuck.Status == metav1.ConditionTrue &&
 		stuck.Reason == ReasonRolloutStuck && (before == nil || !conditionIs(before.Conditions, v1alpha1.ConditionDegraded, ReasonRolloutStuck)) {
 		r.event(c, corev1.EventTypeWarning, ReasonRolloutStuck, stuck.Message)
+	}
+	if equality.Semantic.DeepEqual(before, &c.Status) {
+		return nil // an autoscaled cluster is looked at every few seconds: write only changes
 	}
 	return r.Client.Status().Update(ctx, c)
 }

@@ -50,7 +50,8 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
-	mgr, err := operator.NewManager(restCfg, operator.Options{DefaultImage: "lattice:test", MetricsAddr: "0", HealthAddr: "0"})
+	mgr, err := operator.NewManager(restCfg, operator.Options{DefaultImage: "lattice:test", MetricsAddr: "0", HealthAddr: "0",
+		ScaleInterval: 200 * time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "operator:", err)
 		return 1

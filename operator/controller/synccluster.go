@@ -38,6 +38,12 @@ type SyncClusterReconciler struct {
 	// Dropper carries out DeletionPolicy Delete (nil: such clusters keep their
 	// finalizer and report why).
 	Dropper TenantDropper
+	// APIReader reads pods for the autoscaler without caching them (default Client).
+	APIReader client.Reader
+	// ScaleInterval is how often autoscaled clusters are looked at (default 15s).
+	ScaleInterval time.Duration
+
+	history scaleHistory
 }
 
 // +kubebuilder:rbac:groups=sync.lattice.dev,resources=syncclusters,verbs=get;list;watch;update;patch
@@ -75,7 +81,11 @@ func (r *SyncClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := r.applyChildren(ctx, &c); err != nil {
 		return ctrl.Result{}, r.failApply(ctx, &c, err)
 	}
-	return ctrl.Result{}, r.updateStatus(ctx, &c)
+	again, err := r.autoscale(ctx, &c)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: again}, r.updateStatus(ctx, &c)
 }
 
 func (r *SyncClusterReconciler) tracer() trace.Tracer {
