@@ -45,6 +45,9 @@ func (a *API) rxdbPull(w http.ResponseWriter, req *request) error {
 	if err != nil {
 		return errorf(http.StatusBadRequest, "invalid_checkpoint", "%v", err)
 	}
+	if err := a.retention.ack(req.r, req.principal, req.collection.Name, after); err != nil {
+		return err
+	}
 	limit, err := a.pullLimit(q.Get("batchSize"))
 	if err != nil {
 		return err

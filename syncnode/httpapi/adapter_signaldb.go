@@ -66,6 +66,9 @@ func (a *API) signaldbPull(w http.ResponseWriter, req *request) error {
 	if err != nil {
 		return errorf(http.StatusBadRequest, "invalid_checkpoint", "%v", err)
 	}
+	if err := a.retention.ack(req.r, req.principal, req.collection.Name, after); err != nil {
+		return err
+	}
 	page, _, err := a.budgetPage(req.r.Context(), req.collection.Name, after, a.pageRoom(), true)
 	if err != nil {
 		return err

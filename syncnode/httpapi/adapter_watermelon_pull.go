@@ -26,6 +26,11 @@ func (a *API) watermelonPull(w http.ResponseWriter, req *wmRequest) error {
 	if err != nil {
 		return err
 	}
+	for _, c := range colls {
+		if err := a.retention.ack(req.r, req.principal, c.Name, start[c.Name]); err != nil {
+			return err
+		}
+	}
 	p, err := a.wmPages(ctx, colls, start)
 	if err != nil {
 		return err

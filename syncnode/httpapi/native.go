@@ -113,6 +113,9 @@ func (a *API) pull(w http.ResponseWriter, req *request) error {
 	if err != nil {
 		return err
 	}
+	if err := a.retention.ack(req.r, req.principal, req.collection.Name, after); err != nil {
+		return err
+	}
 	page, err := a.cfg.Store.Changes(req.r.Context(), req.collection.Name, after, limit)
 	if err != nil {
 		return err

@@ -26,13 +26,20 @@ type retention struct {
 	keep    time.Duration
 	mu      sync.Mutex
 	seen    map[string]time.Time // last-seen times this node knows or wrote
+	acks    map[string]ackMark   // acknowledgements this node wrote, by actor and collection
+}
+
+// ackMark is the last acknowledgement written for one client and collection.
+type ackMark struct {
+	seq uint64
+	at  time.Time
 }
 
 func newRetention(clients store.Clients, keep time.Duration) *retention {
 	if clients == nil || keep <= 0 {
 		return nil
 	}
-	return &retention{clients: clients, keep: keep, seen: map[string]time.Time{}}
+	return &retention{clients: clients, keep: keep, seen: map[string]time.Time{}, acks: map[string]ackMark{}}
 }
 
 // check answers 410 client_reset_required for an expired client's request that
@@ -87,4 +94,33 @@ func freshStart(r *http.Request) bool {
 	lp := q.Get("last_pulled_at")
 	return r.Method == http.MethodGet && q.Get("checkpoint") == "" && r.Header.Get("Last-Event-ID") == "" &&
 		(lp == "" || lp == "0" || lp == "null")
+}
+
+// ack records that the caller's client holds collection up to seq: it pulled from
+// that checkpoint, so it has everything before it (compaction's horizon,
+// docs/compaction.md). At most once every seenEvery per client and collection: an
+// older acknowledgement in the store only makes compaction more careful. Requests
+// without a valid client id acknowledge nothing.
+func (rt *retention) ack(r *http.Request, p auth.Principal, collection string, seq uint64) error {
+	w, err := writerOf(r, p)
+	if rt == nil || err != nil || seq == 0 {
+		return nil
+	}
+	key, now := w.Actor+"\x00"+collection, time.Now()
+	rt.mu.Lock()
+	last, ok := rt.acks[key]
+	rt.mu.Unlock()
+	if ok && (seq <= last.seq || now.Sub(last.at) < seenEvery) {
+		return nil
+	}
+	if err := rt.clients.Acked(r.Context(), w.Actor, collection, seq); err != nil {
+		return err
+	}
+	rt.mu.Lock()
+	if len(rt.acks) >= maxRemembered {
+		rt.acks = map[string]ackMark{}
+	}
+	rt.acks[key] = ackMark{seq: seq, at: now}
+	rt.mu.Unlock()
+	return nil
 }

@@ -2,7 +2,9 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -62,4 +64,48 @@ func (n *testNode) statusAs(client, path string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestPullsFromACheckpointAcknowledge: a pull from a checkpoint records, under the
+// client's actor, that it holds the collection up to there (native, RxDB,
+// SignalDB, WatermelonDB); a pull from scratch or without a client id records
+// nothing.
+func TestPullsFromACheckpointAcknowledge(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		hub, _ := fanout.NewHub(ctx, fanout.HubConfig{Bus: fanout.NewMemoryBus()})
+		clients := st.(store.Clients)
+		cfg := config.Dev()
+		api := httpapi.New(httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st, Auth: auth.None{}, Hub: hub,
+			Collections: cfg.CollectionSet(), Clients: clients, Retention: time.Hour})
+		n := &testNode{t: t, srv: newServer(t, api)}
+		for i := range 3 {
+			if s, _, bad := n.push("writer", fmt.Sprintf(`{"mutations":[{"id":"d%d","mid":%d,"set":{"x":1}}]}`, i, i+1)); s != 200 {
+				t.Fatalf("push: %d %+v", s, bad)
+			}
+		}
+		paths := map[string]string{
+			"native":   "/v1/collections/orders/pull?checkpoint=c1.2",
+			"signaldb": "/v1/signaldb/orders/pull?checkpoint=c1.2",
+			"rxdb":     `/v1/rxdb/orders/pull?checkpoint=` + url.QueryEscape(`{"checkpoint":"c1.2"}`),
+			"scratch":  "/v1/collections/orders/pull",
+		}
+		for client, path := range paths {
+			if s := n.statusAs(client, path); s != 200 {
+				t.Fatalf("%s: %d", path, s)
+			}
+		}
+		acked := map[string]uint64{}
+		err := clients.ListClients(ctx, time.Time{}, func(r store.ClientRecord) error { acked[r.ID] = r.Acked["orders"]; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		actor := func(device string) string { return auth.Principal{Subject: auth.AnonymousSubject}.Actor(device) }
+		for client, want := range map[string]uint64{"native": 2, "signaldb": 2, "rxdb": 2, "scratch": 0} {
+			if got := acked[actor(client)]; got != want {
+				t.Errorf("%s acknowledged %d, want %d (%v)", client, got, want, acked)
+			}
+		}
+	})
 }

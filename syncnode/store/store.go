@@ -98,6 +98,22 @@ type Clients interface {
 	LastSeen(ctx context.Context, client string) (time.Time, bool, error)
 	// Seen records that client was seen at (a later time than the stored one wins).
 	Seen(ctx context.Context, client string, at time.Time) error
+	// Acked records that client holds collection up to feed position seq (it pulled
+	// from that checkpoint); a greater seq than the stored one wins. Compaction's
+	// horizon is what every live client acknowledged (docs/compaction.md).
+	Acked(ctx context.Context, client, collection string, seq uint64) error
+	// ListClients calls fn for every client seen at or after since.
+	ListClients(ctx context.Context, since time.Time, fn func(ClientRecord) error) error
+}
+
+// ClientRecord is one client of the registry.
+type ClientRecord struct {
+	// ID is the client's actor (auth.Principal.Actor).
+	ID string
+	// Seen is when it was last seen.
+	Seen time.Time
+	// Acked maps a collection to the feed position the client acknowledged.
+	Acked map[string]uint64
 }
 
 // BlindWriter is implemented by stores whose reads cost more than a failed insert.

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"Reopen", testReopen},
 		{"Head", testHead},
 		{"ConcurrentNoLoss", testConcurrentNoLoss},
+		{"Clients", testClients},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
