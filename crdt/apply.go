@@ -10,12 +10,19 @@ import (
 // ErrStaleBase reports a splice whose base is older than the compaction horizon.
 var ErrStaleBase = errors.New("splice base is older than the compaction horizon")
 
+// ErrStaleClock reports a new mutation whose clock is at or below the document's
+// compaction floor: the history it would be merged against may be gone.
+var ErrStaleClock = errors.New("mutation clock is at or below the document's compaction horizon")
+
 // Apply applies mutation m (op-based) and reports whether the state changed. A
 // mutation already included (same client, mid <= the client's last applied mid) is a
 // retry: nothing changes. On error nothing changes either.
 func (d *Doc) Apply(m *Mutation, fields Fields) (bool, error) {
 	if d.vv.Has(m.Client, m.Mid) {
 		return false, nil
+	}
+	if !d.floor.Less(m.Clock) {
+		return false, fmt.Errorf("%w: %s is not after %s", ErrStaleClock, m.Clock, d.floor)
 	}
 	if err := d.checkCounters(m); err != nil {
 		return false, err

@@ -22,6 +22,7 @@ func (d *Doc) Compact(h Horizon) int {
 	if d.root.holdsSeq() {
 		d.horizon = h.Seen.Clone() // splices must now name a base that covers it
 	}
+	d.floor = MaxHLC(d.floor, h.Clock) // and new mutations a clock above what may be gone
 	for _, c := range d.root.children {
 		c.compact(h)
 	}

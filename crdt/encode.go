@@ -6,9 +6,10 @@ import (
 	"slices"
 )
 
-// Storage encoding of a Doc, version 2:
+// Storage encoding of a Doc, version 2 (version 3 when compaction set a floor):
 //
 //	"Ld" 0x02  actors  vv  horizon  maxClock  node
+//	"Ld" 0x03  actors  vv  horizon  maxClock  floor  node
 //	actors  = count, strings            (every actor, once; others refer by index)
 //	vv      = count, (actor index, mid)
 //	node    = flags, [write], [counter], [set], [seq], children
@@ -33,6 +34,7 @@ const (
 	encMagic0, encMagic1 = 'L', 'd'
 	encVersion           = 2
 	encVersion1          = 1
+	encVersion3          = 3 // version 2 with the compaction floor after maxClock
 	maxDecodeDepth       = 128
 )
 
@@ -96,10 +98,15 @@ func (d *Doc) AppendBinary(b []byte) []byte {
 	e.vector(d.vv)
 	e.vector(d.horizon)
 	e.hlc(d.maxClock)
+	version := byte(encVersion)
+	if !d.floor.IsZero() {
+		version = encVersion3
+		e.hlc(d.floor)
+	}
 	e.base, e.rel = d.maxClock.Wall, true
 	e.node(d.root)
 	b = slices.Grow(b, 3+binary.MaxVarintLen64+len(e.body)+16*len(e.order))
-	b = append(b, encMagic0, encMagic1, encVersion)
+	b = append(b, encMagic0, encMagic1, version)
 	b = binary.AppendUvarint(b, uint64(len(e.order)))
 	for _, a := range e.order {
 		b = appendString(b, a)
@@ -188,7 +195,7 @@ func UnmarshalDoc(id string, b []byte) (*Doc, error) {
 	if len(b) < 3 || b[0] != encMagic0 || b[1] != encMagic1 {
 		return nil, fmt.Errorf("%w: not a document state", ErrCorrupt)
 	}
-	if b[2] != encVersion && b[2] != encVersion1 {
+	if b[2] != encVersion && b[2] != encVersion1 && b[2] != encVersion3 {
 		return nil, fmt.Errorf("%w: unknown document encoding version %d", ErrCorrupt, b[2])
 	}
 	dec := decoder{r: reader{b: b[3:]}}
@@ -202,6 +209,9 @@ func UnmarshalDoc(id string, b []byte) (*Doc, error) {
 	}
 	d.vv, d.horizon = dec.vector(), dec.vector()
 	d.maxClock = dec.hlc()
+	if b[2] == encVersion3 {
+		d.floor = dec.hlc()
+	}
 	dec.base, dec.rel = d.maxClock.Wall, b[2] != encVersion1
 	d.root = dec.node(0)
 	if dec.r.err == nil && len(dec.r.b) != 0 {

@@ -10,6 +10,7 @@ func (d *Doc) Merge(o *Doc) {
 		d.horizon = VersionVector{}
 	}
 	d.horizon.Join(o.horizon)
+	d.floor = MaxHLC(d.floor, o.floor)
 	d.root.merge(o.root)
 	d.root.prune(HLC{})
 }

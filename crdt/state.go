@@ -23,6 +23,10 @@ type Doc struct {
 	// horizon is the Seen part of the last compaction's horizon: splices must have a
 	// base that covers it.
 	horizon VersionVector
+	// floor is the Clock part of the last compaction's horizon: history at or below
+	// it may be gone, so a new mutation must have a clock above it
+	// (docs/compaction.md).
+	floor HLC
 }
 
 type writeKind uint8
@@ -79,9 +83,12 @@ func (d *Doc) VersionVector() VersionVector { return d.vv.Clone() }
 // server stamps must be greater, so that the later push wins.
 func (d *Doc) MaxClock() HLC { return d.maxClock }
 
+// Floor returns the clock a new mutation must be above (zero: never compacted).
+func (d *Doc) Floor() HLC { return d.floor }
+
 // Clone returns a deep, independent copy of d.
 func (d *Doc) Clone() *Doc {
-	return &Doc{id: d.id, root: d.root.clone(), vv: d.vv.Clone(), maxClock: d.maxClock, horizon: d.horizon.Clone()}
+	return &Doc{id: d.id, root: d.root.clone(), vv: d.vv.Clone(), maxClock: d.maxClock, horizon: d.horizon.Clone(), floor: d.floor}
 }
 
 func (n *node) clone() *node {

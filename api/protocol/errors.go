@@ -13,6 +13,7 @@ const (
 	CodeNotFound            = "not_found"
 	CodeMethodNotAllowed    = "method_not_allowed"
 	CodeStaleBase           = "stale_base"
+	CodeStaleClock          = "stale_clock"
 	CodeClientResetRequired = "client_reset_required"
 	CodeTooLarge            = "too_large"
 	CodeRateLimited         = "rate_limited"

@@ -243,6 +243,11 @@ func applyError(i int, id string, err error) error {
 		return &Error{Status: 409, Code: protocol.CodeStaleBase, Message: fmt.Sprintf("mutation %d (%s): %v", i, id, err),
 			Details: map[string]any{"mutation": i, "id": id}}
 	}
+	if errors.Is(err, crdt.ErrStaleClock) {
+		return &Error{Status: 409, Code: protocol.CodeStaleClock,
+			Message: fmt.Sprintf("mutation %d (%s): %v; send the edit again with a current clock", i, id, err),
+			Details: map[string]any{"mutation": i, "id": id}}
+	}
 	return mutationError(i, id, err)
 }
 

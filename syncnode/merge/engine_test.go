@@ -99,3 +99,38 @@ func TestRetryAcrossPushesIsIdempotent(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleClockIsRefusedAfterCompaction: once a document is compacted, a push whose
+// clock is at or below its horizon answers 409 stale_clock and writes nothing.
+func TestStaleClockIsRefusedAfterCompaction(t *testing.T) {
+	e, st := openEngine(t)
+	ctx := context.Background()
+	coll := Collection{Name: "orders", Fields: crdt.Fields{}}
+	at := func(wall int64, actor string) string { return crdt.HLC{Wall: wall, Actor: actor}.String() }
+	first := []protocol.Mutation{{ID: "x", Mid: 1, HLC: at(e.cfg.Now()-1000, "anna"), Set: map[string]json.RawMessage{"status": json.RawMessage(`"open"`)}}}
+	if _, err := e.Push(ctx, coll, as("anna"), first); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := st.Get(ctx, "orders", []string{"x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := crdt.UnmarshalDoc("x", recs["x"].State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Compact(crdt.Horizon{Clock: d.MaxClock(), Seen: d.VersionVector()})
+	w := store.NewRecord(d)
+	if _, err := st.Commit(ctx, "orders", []store.Write{{Record: w, ExpectRev: recs["x"].Rev}}); err != nil {
+		t.Fatal(err)
+	}
+	old := []protocol.Mutation{{ID: "x", Mid: 1, HLC: at(e.cfg.Now()-2000, "ben"), Set: map[string]json.RawMessage{"status": json.RawMessage(`"lost"`)}}}
+	_, err = e.Push(ctx, coll, as("ben"), old)
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Status != 409 || pe.Code != protocol.CodeStaleClock {
+		t.Fatalf("an edit older than the compaction: %v, want 409 stale_clock", err)
+	}
+	if _, err := e.Push(ctx, coll, as("anna"), first); err != nil {
+		t.Fatalf("a retry of a compacted mutation: %v", err)
+	}
+}
