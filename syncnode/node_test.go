@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -101,11 +102,15 @@ func TestPushIsTracedFromRequestToStore(t *testing.T) {
 
 func TestMetricsEndpoint(t *testing.T) {
 	n := startNode(t)
-	req, _ := http.NewRequest("POST", n.url+"/v1/collections/orders/push", strings.NewReader(`{"mutations":[{"id":"a","mid":1,"set":{"x":1}}]}`))
+	var muts []string // enough documents that the bloat metrics sample some
+	for i := range 40 {
+		muts = append(muts, fmt.Sprintf(`{"id":"d%d","mid":%d,"set":{"x":1}}`, i, i+1))
+	}
+	req, _ := http.NewRequest("POST", n.url+"/v1/collections/orders/push", strings.NewReader(`{"mutations":[`+strings.Join(muts, ",")+`]}`))
 	req.Header.Set("Lattice-Client", "c1")
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatal(resp, err)
 	}
 	resp.Body.Close()
 	resp, err = http.Get(n.url + "/metrics")
@@ -114,7 +119,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"lattice_push_mutations_total", "lattice_merge_duration_seconds", "lattice_http_requests_total"} {
+	for _, want := range []string{"lattice_push_mutations_total", "lattice_merge_duration_seconds", "lattice_http_requests_total",
+		"lattice_doc_metadata_bytes_bucket", "lattice_doc_clients_bucket", `lattice_doc_sampled_writes_total{deleted="false"`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
 		}

@@ -92,6 +92,7 @@ func (e *Engine) collect(ctx context.Context, coll string, unchanged map[string]
 	if e.cfg.Publish != nil && len(committed) > 0 {
 		e.cfg.Publish(ctx, coll, committed)
 	}
+	e.sampleBloat(ctx, coll, committed)
 }
 
 // onlyBlind reports whether every conflict was a blind write that found its

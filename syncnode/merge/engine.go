@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
@@ -72,6 +73,8 @@ type Engine struct {
 	clock crdt.Clock
 	blind bool      // the store wants blind writes (blind.go)
 	known *knownIDs // ids seen stored, which are read before writing
+	// sampled counts committed documents, to measure one in bloatSampleEvery.
+	sampled atomic.Uint64
 }
 
 // New returns an Engine with cfg's defaults filled in.

@@ -21,6 +21,13 @@ type Instruments struct {
 	Connections metric.Int64UpDownCounter
 	// StreamCuts counts live streams cut because their client fell behind.
 	StreamCuts metric.Int64Counter
+	// MetadataBytes, DocClients and DocWrites describe the bloat compaction
+	// reclaims, from a sample of committed documents: merge metadata bytes (state and
+	// version beyond the JSON), clients in the version, and writes by whether they
+	// left the document deleted (the tombstone ratio).
+	MetadataBytes metric.Int64Histogram
+	DocClients    metric.Int64Histogram
+	DocWrites     metric.Int64Counter
 }
 
 // Gauges are values read when metrics are collected; nil fields are not reported.
@@ -88,6 +95,15 @@ func newInstruments(m metric.Meter) (*Instruments, error) {
 	in.Connections, e = m.Int64UpDownCounter("lattice.stream.connections", metric.WithDescription("open live streams"))
 	err = firstErr(err, e)
 	in.StreamCuts, e = m.Int64Counter("lattice.stream.cuts", metric.WithDescription("live streams cut because their client fell behind"))
+	err = firstErr(err, e)
+	in.MetadataBytes, e = m.Int64Histogram("lattice.doc.metadata_bytes", metric.WithUnit("By"),
+		metric.WithDescription("merge metadata per document (state and version beyond its JSON), sampled on commit"),
+		metric.WithExplicitBucketBoundaries(64, 256, 1024, 4096, 16384, 65536, 262144, 1048576))
+	err = firstErr(err, e)
+	in.DocClients, e = m.Int64Histogram("lattice.doc.clients", metric.WithDescription("clients in a document's version, sampled on commit"),
+		metric.WithExplicitBucketBoundaries(1, 2, 5, 10, 50, 100, 500, 1000, 10000))
+	err = firstErr(err, e)
+	in.DocWrites, e = m.Int64Counter("lattice.doc.sampled_writes", metric.WithDescription("sampled committed documents, by deleted (the tombstone ratio)"))
 	err = firstErr(err, e)
 	if err != nil {
 		return nil, fmt.Errorf("create instruments: %w", err)
