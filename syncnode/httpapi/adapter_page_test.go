@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -394,4 +395,38 @@ func TestAdapterPullPagesOfSmallDocuments(t *testing.T) {
 	if fmt.Sprint(sizes) != "[40 40 40 10]" {
 		t.Fatalf("watermelon pages of %v documents, want [40 40 40 10]", sizes)
 	}
+}
+
+// TestRxDBPullStopsAtTheBudget: an RxDB pull of large documents stops at the byte
+// budget before batchSize with hasMore, and following the checkpoints (as the glue
+// does to fill its batch) yields every document once.
+func TestRxDBPullStopsAtTheBudget(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		paged, _ := pagedNodes(t, st)
+		all := ids("r", 7)
+		paged.pushBig("orders", "v1", all...)
+		var got []string
+		checkpoint, pages := "", 0
+		for more := true; more; pages++ {
+			var page struct {
+				Documents  []map[string]any
+				Checkpoint json.RawMessage
+				HasMore    bool
+			}
+			path := "/v1/rxdb/orders/pull?batchSize=100"
+			if checkpoint != "" {
+				path += "&checkpoint=" + url.QueryEscape(checkpoint)
+			}
+			if size := paged.getPage(path, &page); size > pageBudget+(2<<10) {
+				t.Fatalf("page %d is %d bytes, budget %d", pages, size, pageBudget)
+			}
+			for _, d := range page.Documents {
+				got = append(got, d["id"].(string))
+			}
+			checkpoint, more = string(page.Checkpoint), page.HasMore
+		}
+		if pages < 3 || !reflect.DeepEqual(got, all) {
+			t.Fatalf("%d pages, documents %v, want %v in at least 3 pages", pages, got, all)
+		}
+	})
 }

@@ -19,6 +19,9 @@ type rxCheckpoint struct {
 type rxPull struct {
 	Documents  []object     `json:"documents"`
 	Checkpoint rxCheckpoint `json:"checkpoint"`
+	// HasMore (pulls only): the page stopped at the byte budget before batchSize
+	// documents; the glue pulls on from Checkpoint to fill its batch.
+	HasMore bool `json:"hasMore,omitempty"`
 }
 
 // rxRow is one row of an RxDB push.
@@ -56,11 +59,14 @@ func (a *API) rxdbPull(w http.ResponseWriter, req *request) error {
 	if err != nil {
 		return err
 	}
-	resp, err := rxEncode(page)
+	cut := page.Within(a.cfg.MaxPageBytes)
+	resp, err := rxEncode(cut)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, resp)
+	out := resp.(rxPull)
+	out.HasMore = len(cut.Records) < len(page.Records)
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

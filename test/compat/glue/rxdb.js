@@ -35,10 +35,18 @@ export function replicateLattice({ collection, url, clientId, token, name = coll
   const state = replicateRxCollection({
     collection, replicationIdentifier: `lattice:${url}:${name}`, live, retryTime,
     pull: {
+      // A page stops at the server's byte budget (hasMore) before batchSize
+      // documents: pull on to fill the batch, since RxDB takes a short batch as the end.
       async handler(checkpoint, batchSize) {
-        const q = new URLSearchParams({ batchSize: String(batchSize) });
-        if (checkpoint) q.set('checkpoint', JSON.stringify(checkpoint));
-        return call(`/pull?${q}`, { method: 'GET' });
+        const documents = [];
+        for (;;) {
+          const q = new URLSearchParams({ batchSize: String(batchSize - documents.length) });
+          if (checkpoint) q.set('checkpoint', JSON.stringify(checkpoint));
+          const page = await call(`/pull?${q}`, { method: 'GET' });
+          documents.push(...page.documents);
+          checkpoint = page.checkpoint;
+          if (!page.hasMore || documents.length >= batchSize) return { documents, checkpoint };
+        }
       },
       stream$: stream$.asObservable(),
     },
