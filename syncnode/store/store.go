@@ -82,6 +82,17 @@ type Store interface {
 	Close(ctx context.Context) error
 }
 
+// Rewriter is implemented by stores that can replace a document's state without a
+// new feed position: compaction's writes, which change the state and version but not
+// the materialised document, so clients need not pull them again. Both stores
+// implement it.
+type Rewriter interface {
+	// Rewrite replaces each write's state if the stored rev is still ExpectRev,
+	// keeping the document's seq; the others are conflicts (a push got there first).
+	// Committed records carry their (unchanged) seq and their new rev.
+	Rewrite(ctx context.Context, collection string, writes []Write) (CommitResult, error)
+}
+
 // ErrUnavailable wraps errors where the store could not be reached or did not answer
 // in time; the caller may retry (HTTP 503). A failing Get, Changes or Ping changed
 // no document's content. A failing Commit may have applied some of its writes before the failure:

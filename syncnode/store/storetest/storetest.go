@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"Head", testHead},
 		{"ConcurrentNoLoss", testConcurrentNoLoss},
 		{"Clients", testClients},
+		{"Rewrite", testRewrite},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
