@@ -49,6 +49,10 @@ func run(args []string, stderr io.Writer) error {
 		return runToken(args[1:], os.Stdout, stderr)
 	case "operator":
 		return runOperator(args[1:], stderr)
+	case "compact":
+		return runCompact(args[1:], os.Stdout, stderr)
+	case "version":
+		return runVersion(args[1:], os.Stdout)
 	case "help", "-h", "--help":
 		return usage(stderr)
 	}
@@ -60,10 +64,12 @@ func usage(w io.Writer) error {
 	fmt.Fprintln(w, `usage: lattice <command> [flags]
 
 commands:
-  dev     run a single node: embedded store (./data), no auth, 127.0.0.1:8080
-  serve   run a production node (MongoDB or embedded store, JWT auth)
+  dev       run a single node: embedded store (./data), no auth, 127.0.0.1:8080
+  serve     run a production node (MongoDB or embedded store, JWT auth)
   token     mint an HS256 JWT for development and the local cluster
-  operator  run the Kubernetes operator (SyncCluster resources)`)
+  operator  run the Kubernetes operator (SyncCluster resources)
+  compact   reclaim merge metadata every live client is past (same config as serve)
+  version   print the version, commit and build date`)
 	return nil
 }
 
@@ -158,10 +164,14 @@ func authenticator(ctx context.Context, cfg config.Config, logger *slog.Logger) 
 
 }
 
-// loadConfig applies the config file, then LATTICE_* variables, then flags.
-func loadConfig(args []string, cfg config.Config, stderr io.Writer) (config.Config, error) {
+// loadConfig applies the config file, then LATTICE_* variables, then flags; extra
+// registers a command's own flags beside the configuration's.
+func loadConfig(args []string, cfg config.Config, stderr io.Writer, extra ...func(*flag.FlagSet)) (config.Config, error) {
 	fs := flag.NewFlagSet("lattice", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	for _, f := range extra {
+		f(fs)
+	}
 	file := fs.String("config", os.Getenv("LATTICE_CONFIG"), "YAML configuration file (env LATTICE_CONFIG)")
 	listen := fs.String("listen", "", "listen address (env LATTICE_LISTEN)")
 	dataDir := fs.String("data-dir", "", "directory of the embedded store (env LATTICE_DATA_DIR)")

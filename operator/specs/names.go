@@ -3,6 +3,7 @@ package specs
 import (
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/lattice-sync/lattice/api/v1alpha1"
 	"github.com/lattice-sync/lattice/fanout"
@@ -60,12 +61,13 @@ func podLabels(c *v1alpha1.SyncCluster) map[string]string {
 // Name is the name of c's child objects.
 func Name(c *v1alpha1.SyncCluster) string { return c.Name }
 
-// Database is the tenant's MongoDB database.
+// Database is the tenant's MongoDB database: the node's default for the tenant
+// (lattice_ and the tenant with '-' as '_') unless the spec names one.
 func Database(c *v1alpha1.SyncCluster) string {
 	if c.Spec.MongoDB.Database != "" {
 		return c.Spec.MongoDB.Database
 	}
-	return "lattice_" + c.Spec.Tenant
+	return "lattice_" + strings.ReplaceAll(c.Spec.Tenant, "-", "_")
 }
 
 // Stream is the key of the tenant's Redis stream ("" without Redis).
