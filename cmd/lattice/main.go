@@ -3,6 +3,8 @@
 //	lattice dev    single node: embedded store in ./data, no auth, 127.0.0.1:8080
 //	lattice serve  production node: MongoDB (or the embedded store), JWT auth
 //	lattice operator  the Kubernetes operator that runs one sync cluster per SyncCluster
+//	lattice compact   reclaim merge metadata every live client is past (docs/compaction.md)
+//	lattice token     mint an HS256 JWT;  lattice version  print the build
 //
 // Configuration comes from a YAML file (--config or LATTICE_CONFIG), environment
 // variables (LATTICE_*) and flags, flags winning. Run `lattice <command> -h` for flags.
