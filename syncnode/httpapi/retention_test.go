@@ -9,11 +9,8 @@ import (
 	"time"
 
 	"github.com/lattice-sync/lattice/api/protocol"
-	"github.com/lattice-sync/lattice/fanout"
 	"github.com/lattice-sync/lattice/syncnode/auth"
-	"github.com/lattice-sync/lattice/syncnode/config"
 	"github.com/lattice-sync/lattice/syncnode/httpapi"
-	"github.com/lattice-sync/lattice/syncnode/merge"
 	"github.com/lattice-sync/lattice/syncnode/store"
 )
 
@@ -22,14 +19,7 @@ import (
 // and is let back in by a pull from scratch.
 func TestInactiveClientMustReset(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		hub, _ := fanout.NewHub(ctx, fanout.HubConfig{Bus: fanout.NewMemoryBus()})
-		clients := st.(store.Clients)
-		cfg := config.Dev()
-		api := httpapi.New(httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st, Auth: auth.None{}, Hub: hub,
-			Collections: cfg.CollectionSet(), Clients: clients, Retention: time.Hour})
-		n := &testNode{t: t, srv: newServer(t, api)}
+		ctx, n, clients := context.Background(), newRetentionNode(t, st), st.(store.Clients)
 		if s, _, bad := n.push("active", `{"mutations":[{"id":"a","mid":1,"set":{"x":1}}]}`); s != 200 {
 			t.Fatalf("active client: %d %+v", s, bad)
 		}
@@ -55,6 +45,12 @@ func TestInactiveClientMustReset(t *testing.T) {
 	})
 }
 
+// newRetentionNode is a test node that records clients in st's registry and
+// retains them for an hour.
+func newRetentionNode(t *testing.T, st store.Store) *testNode {
+	return newTestNodeWith(t, st, func(c *httpapi.Config) { c.Clients, c.Retention = st.(store.Clients), time.Hour })
+}
+
 func (n *testNode) statusAs(client, path string) int {
 	req, _ := http.NewRequest("GET", n.srv.URL+path, nil)
 	req.Header.Set("Lattice-Client", client)
@@ -72,14 +68,7 @@ func (n *testNode) statusAs(client, path string) int {
 // nothing.
 func TestPullsFromACheckpointAcknowledge(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		hub, _ := fanout.NewHub(ctx, fanout.HubConfig{Bus: fanout.NewMemoryBus()})
-		clients := st.(store.Clients)
-		cfg := config.Dev()
-		api := httpapi.New(httpapi.Config{Engine: merge.New(merge.Config{Store: st}), Store: st, Auth: auth.None{}, Hub: hub,
-			Collections: cfg.CollectionSet(), Clients: clients, Retention: time.Hour})
-		n := &testNode{t: t, srv: newServer(t, api)}
+		ctx, n, clients := context.Background(), newRetentionNode(t, st), st.(store.Clients)
 		for i := range 3 {
 			if s, _, bad := n.push("writer", fmt.Sprintf(`{"mutations":[{"id":"d%d","mid":%d,"set":{"x":1}}]}`, i, i+1)); s != 200 {
 				t.Fatalf("push: %d %+v", s, bad)
