@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/lattice-sync/lattice/internal/testenv"
 	"github.com/lattice-sync/lattice/operator"
 )
 
@@ -37,7 +36,7 @@ func TestMain(m *testing.M) {
 func runSuite(m *testing.M) int {
 	_, file, _, _ := runtime.Caller(0)
 	repo = filepath.Join(filepath.Dir(file), "..", "..")
-	assets, err := envtestAssets()
+	assets, err := testenv.EnvtestAssets(repo)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "envtest:", err)
 		return 1
@@ -66,33 +65,8 @@ func runSuite(m *testing.M) int {
 	return m.Run()
 }
 
-// envtestAssets is KUBEBUILDER_ASSETS, or what hack/envtest.sh builds (cached).
-func envtestAssets() (string, error) {
-	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
-		return dir, nil
-	}
-	cmd := exec.Command("bash", filepath.Join(repo, "hack", "envtest.sh"))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("hack/envtest.sh: %w", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return lines[len(lines)-1], nil
-}
-
 // eventually polls cond until it holds or 20 s pass.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within 20s; last seen: %s", what, last)
+	testenv.Eventually(t, 20*time.Second, what, cond)
 }

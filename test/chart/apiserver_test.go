@@ -14,6 +14,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/lattice-sync/lattice/internal/testenv"
 )
 
 // The API server: envtest's kube-apiserver and etcd, started by the first test that
@@ -34,11 +36,9 @@ const fieldOwner = "lattice-chart-test"
 func kube(t *testing.T) client.Client {
 	t.Helper()
 	apiServer.Do(func() {
-		assets := os.Getenv("KUBEBUILDER_ASSETS")
-		if assets == "" {
-			if assets, apiServer.err = scriptPath("envtest.sh"); apiServer.err != nil {
-				return
-			}
+		var assets string
+		if assets, apiServer.err = testenv.EnvtestAssets(repo); apiServer.err != nil {
+			return
 		}
 		apiServer.env = &envtest.Environment{BinaryAssetsDirectory: assets}
 		if apiServer.cfg, apiServer.err = apiServer.env.Start(); apiServer.err != nil {
@@ -204,17 +204,7 @@ func namespacesOf(objs []*unstructured.Unstructured, more ...string) []string {
 // eventually polls cond until it holds or 30 s pass.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within 30s; last seen: %s", what, last)
+	testenv.Eventually(t, 30*time.Second, what, cond)
 }
 
 // TestAPIServerRefusesABrokenRender keeps the dry-run honest: a value the schema lets

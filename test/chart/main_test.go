@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/lattice-sync/lattice/internal/testenv"
 )
 
 // repo is the repository's root; chartDir the chart under test.
@@ -59,14 +61,7 @@ func helmBinary(t *testing.T) string {
 
 // scriptPath runs bash hack/<script> args and returns the last line of its stdout.
 func scriptPath(script string, args ...string) (string, error) {
-	cmd := exec.Command("bash", append([]string{filepath.Join(repo, "hack", script)}, args...)...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("hack/%s: %w", script, err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return lines[len(lines)-1], nil
+	return testenv.ScriptPath(repo, script, args...)
 }
 
 // helm runs helm with its homes inside .cache/helm (as hack/helm.sh sets them) and
