@@ -50,3 +50,16 @@ func Eventually(t *testing.T, within time.Duration, what string, cond func() (bo
 	}
 	t.Fatalf("%s: not within %s; last seen: %s", what, within, last)
 }
+
+// BuildLattice builds the lattice command of the repository at repo into t's
+// temporary directory and returns the binary's path.
+func BuildLattice(t *testing.T, repo string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "lattice")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/lattice")
+	build.Dir = repo
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}

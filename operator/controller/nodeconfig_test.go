@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/lattice-sync/lattice/fanout/redistest"
+	"github.com/lattice-sync/lattice/internal/testenv"
 	"github.com/lattice-sync/lattice/operator/specs"
 	"github.com/lattice-sync/lattice/syncnode/store/ferrettest"
 )
@@ -45,7 +46,7 @@ func TestRenderedConfigServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	cmd := exec.Command(buildLattice(t, dir), "serve", "--config", cfgFile, "--listen", addr)
+	cmd := exec.Command(testenv.BuildLattice(t, repo), "serve", "--config", cfgFile, "--listen", addr)
 	cmd.Env = append(os.Environ(), "LATTICE_MONGODB_URI="+db.URI, "LATTICE_REDIS_URL="+rds.URL, "LATTICE_AUTH_HS256_SECRET="+secret)
 	cmd.Stderr = &testLog{t: t}
 	if err := cmd.Start(); err != nil {
@@ -97,18 +98,6 @@ func call(t *testing.T, method, url, token, body string) int {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode
-}
-
-// buildLattice builds the lattice command into dir.
-func buildLattice(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "lattice")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/lattice")
-	cmd.Dir = repo
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func freeAddr(t *testing.T) string {

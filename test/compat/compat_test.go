@@ -25,6 +25,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/lattice-sync/lattice/internal/testenv"
 	"github.com/lattice-sync/lattice/syncnode/store/ferrettest"
 )
 
@@ -47,7 +48,7 @@ func TestClientLibraries(t *testing.T) {
 	if out, err := exec.Command(filepath.Join(root, "hack/npm.sh")).CombinedOutput(); err != nil {
 		t.Fatalf("hack/npm.sh: %v\n%s", err, out)
 	}
-	bin := buildLattice(t, root)
+	bin := testenv.BuildLattice(t, root)
 	t.Run("dev", func(t *testing.T) { runScenarios(t, root, startNode(t, bin, nil)) })
 	t.Run("serve-ferretdb", func(t *testing.T) {
 		srv := ferrettest.Start(t)
@@ -71,16 +72,6 @@ func compatToken(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return tok
-}
-
-func buildLattice(t *testing.T, root string) string {
-	bin := filepath.Join(t.TempDir(), "lattice")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/lattice")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func runScenarios(t *testing.T, root string, n *node) {
